@@ -1,0 +1,47 @@
+# Quick start:  make run   (set up, run the default study, build results/report.html)
+#               make test  (set up, run the tests)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SNAKEMAKE := $(BIN)/snakemake
+CONFIG ?= config.yaml
+RESULTS ?= results
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run report test lint format bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: setup
+	$(SNAKEMAKE) --configfile $(CONFIG)
+	$(SNAKEMAKE) --configfile $(CONFIG) --report $(RESULTS)/report.html
+
+report: setup
+	$(SNAKEMAKE) --configfile $(CONFIG) --report $(RESULTS)/report.html
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile rules/
+	$(SNAKEMAKE) --lint
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	$(BIN)/snakefmt Snakefile rules/
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(RESULTS) .snakemake

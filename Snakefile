@@ -1,0 +1,29 @@
+"""mtrl: when does multi-task deep learning help?
+
+Expands task coupling x sharing level x training size x seed into one Keras training job per run,
+plus single-task baselines, and aggregates them into tables, figures and a report.
+"""
+
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/aggregate.smk"
+include: "rules/plots.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

@@ -1,0 +1,133 @@
+"""Tables over runs: tidy metrics, summaries over seeds and the multi-task vs single-task comparison.
+
+Pure pandas: no Keras, so aggregation starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from mtrl.stats import mean_interval, paired_difference
+from mtrl.tasks import higher_is_better
+
+RUN_KEYS = ["kind", "coupling", "sharing", "n_train", "seed"]
+SUMMARY_KEYS = ["kind", "coupling", "sharing", "n_train", "task", "split", "metric"]
+
+
+def read_metrics(paths: Iterable[str | os.PathLike]) -> list[dict]:
+    """Load ``metrics.json`` files, naming the file that cannot be read."""
+    docs = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                docs.append(json.load(f))
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"cannot read run metrics {os.fspath(path)!r}: {err}") from err
+    return docs
+
+
+def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
+    """One row per run x task x split x metric: the model's value and the trivial baseline's."""
+    rows = []
+    for doc in docs:
+        run, training = doc["run"], doc["training"]
+        ident = {k: run[k] for k in RUN_KEYS}
+        for split, per_task in doc["metrics"].items():
+            for task, result in per_task.items():
+                for metric, value in result["model"].items():
+                    rows.append({
+                        **ident, "task": task, "is_target": task == target, "split": split,
+                        "metric": metric, "value": _num(value),
+                        "baseline": _num(result["baseline"].get(metric)), "n_eval": result["n"],
+                        "epochs_trained": training["epochs_trained"],
+                        "training_seconds": training["training_seconds"],
+                    })
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        raise ValueError("no run metrics to tabulate")
+    return frame.sort_values(RUN_KEYS + ["task", "split", "metric"], kind="stable").reset_index(drop=True)
+
+
+def _num(value) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def histories_table(docs: Sequence[dict], histories: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Per-epoch histories of every run, with the run's identity columns."""
+    frames = []
+    for doc, history in zip(docs, histories, strict=True):
+        frame = history.copy()
+        for key in RUN_KEYS:
+            frame.insert(0, key, doc["run"][key])
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def summary_table(runs: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean, sd and confidence interval over seeds of each (run setting, task, split, metric)."""
+    rows = []
+    for key, group in runs.groupby(SUMMARY_KEYS, sort=True):
+        interval = mean_interval(group["value"], confidence)
+        rows.append({
+            **dict(zip(SUMMARY_KEYS, key)), "n_seeds": interval.n, "mean": interval.mean,
+            "sd": interval.sd, "ci_low": interval.ci_low, "ci_high": interval.ci_high,
+            "baseline_mean": float(group["baseline"].mean()),
+        })
+    return pd.DataFrame(rows)
+
+
+def comparison_table(runs: pd.DataFrame, target: str, confidence: float = 0.95) -> pd.DataFrame:
+    """Multi-task minus single-task on the target, paired by (size, seed).
+
+    ``gain`` is sign-adjusted so that a positive gain always means multi-task is better (for
+    error-like metrics it is single-task minus multi-task). ``relative_gain`` is the gain as a
+    fraction of the single-task mean.
+    """
+    on_target = runs[runs["task"] == target]
+    single = on_target[on_target["kind"] == "single"]
+    multi = on_target[on_target["kind"] == "multitask"]
+    if single.empty or multi.empty:
+        raise ValueError(f"comparison needs both multi-task and single-task runs of target {target!r}")
+    pair_keys = ["n_train", "seed", "split", "metric"]
+    merged = multi.merge(
+        single[pair_keys + ["value"]], on=pair_keys, suffixes=("_mtl", "_stl"), how="inner"
+    )
+    rows = []
+    for (coupling, sharing, n_train, split, metric), group in merged.groupby(
+        ["coupling", "sharing", "n_train", "split", "metric"], sort=True
+    ):
+        sign = 1.0 if higher_is_better(metric) else -1.0
+        diff = paired_difference(sign * group["value_mtl"].to_numpy(), sign * group["value_stl"].to_numpy(), confidence)
+        stl_mean = float(group["value_stl"].mean())
+        rows.append({
+            "coupling": coupling, "sharing": sharing, "n_train": n_train, "split": split,
+            "metric": metric, "higher_is_better": higher_is_better(metric),
+            "mtl_mean": float(group["value_mtl"].mean()), "stl_mean": stl_mean,
+            "gain_mean": diff.mean, "gain_sd": diff.sd, "gain_ci_low": diff.ci_low,
+            "gain_ci_high": diff.ci_high, "p_value": diff.p_value, "n_seeds": diff.n,
+            "relative_gain": diff.mean / abs(stl_mean) if stl_mean else float("nan"),
+        })
+    return pd.DataFrame(rows)
+
+
+def primary_metric(table: pd.DataFrame, target: str | None = None) -> str:
+    """The headline metric of the target: error for classification, RMSE for regression.
+
+    ``table`` has a ``metric`` column (and a ``task`` column when ``target`` is given).
+    """
+    rows = table if target is None else table[table["task"] == target]
+    return "error" if "error" in set(rows["metric"]) else "rmse"
+
+
+def add_error_columns(history: pd.DataFrame) -> pd.DataFrame:
+    """Add ``*_error`` (1 - accuracy) columns beside the ``*_accuracy`` columns of a history."""
+    out = history.copy()
+    for column in history.columns:
+        if column.endswith("_accuracy"):
+            out[column[: -len("accuracy")] + "error"] = 1.0 - history[column]
+    return out
+

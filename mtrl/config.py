@@ -1,0 +1,112 @@
+"""Checks of a study configuration beyond its JSON schema, and values derived from it.
+
+The schema (``schemas/config.schema.yaml``) checks keys, types and ranges; :func:`check_config`
+checks what needs several keys at once (tasks named in couplings exist, presets exist and fit the
+network, training sizes fit the training split), so that a bad config stops before any job runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mtrl.sharing import all_presets, resolve_mask
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot work, with the key, the value and what is allowed."""
+
+
+def study_tasks(config: dict[str, Any]) -> list[str]:
+    """Every task trained anywhere in the study: the target first, then in order of appearance."""
+    tasks = [config["target"]]
+    for members in config["couplings"].values():
+        tasks.extend(t for t in members if t not in tasks)
+    return tasks
+
+
+def known_tasks(config: dict[str, Any]) -> list[str] | None:
+    """Tasks the data source can provide, when known before the data are prepared."""
+    data = config["data"]
+    if data["source"] == "synthetic":
+        return list(data["synthetic"]["tasks"])
+    return None
+
+
+def training_split_rows(config: dict[str, Any]) -> int | None:
+    """Rows of the training split, when known before the data are prepared."""
+    data = config["data"]
+    if data["source"] != "synthetic":
+        return None
+    n = int(data["synthetic"].get("n_rows", 12_000))
+    split = data["split"]
+    return n - int(round(split["val_fraction"] * n)) - int(round(split["test_fraction"] * n))
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Raise :class:`ConfigError` naming the first key and value that cannot work."""
+    target = config["target"]
+    for name, members in config["couplings"].items():
+        if target not in members:
+            raise ConfigError(
+                f"couplings.{name} = {members} does not contain the target task {target!r}"
+            )
+    known = known_tasks(config)
+    if known is not None:
+        if target not in known:
+            raise ConfigError(f"target: unknown task {target!r}; available tasks: {', '.join(known)}")
+        for name, members in config["couplings"].items():
+            for task in members:
+                if task not in known:
+                    raise ConfigError(
+                        f"couplings.{name}: unknown task {task!r}; available tasks: {', '.join(known)}"
+                    )
+    widths = config["model"]["widths"]
+    if len(config["model"]["dropout"]) != len(widths):
+        raise ConfigError(
+            f"model.dropout = {config['model']['dropout']} needs one rate per hidden layer "
+            f"(model.widths has {len(widths)})"
+        )
+    presets = all_presets(config.get("sharing_presets"))
+    for name in config["sharing"]:
+        if name not in presets:
+            raise ConfigError(
+                f"sharing: unknown preset {name!r}; available presets: {', '.join(sorted(presets))} "
+                "(define new ones under sharing_presets)"
+            )
+        try:
+            resolve_mask(name, len(widths), config.get("sharing_presets"))
+        except ValueError as err:
+            raise ConfigError(f"sharing: {err}") from err
+    for task in config["training"].get("loss_weights", {}):
+        if task not in study_tasks(config):
+            raise ConfigError(
+                f"training.loss_weights: unknown task {task!r}; tasks of this study: "
+                f"{', '.join(study_tasks(config))}"
+            )
+    available = training_split_rows(config)
+    if available is not None:
+        for size in config["train_sizes"]:
+            if size > available:
+                raise ConfigError(
+                    f"train_sizes: {size} is larger than the training split ({available} rows); "
+                    f"use sizes of at most {available}"
+                )
+
+
+def run_parameters(config: dict[str, Any]) -> dict[str, Any]:
+    """Model and training settings shared by every run (the ``RunSpec`` keyword arguments)."""
+    model, training = config["model"], config["training"]
+    return {
+        "widths": list(model["widths"]),
+        "dropout": list(model["dropout"]),
+        "activation": model["activation"],
+        "optimizer": training["optimizer"],
+        "learning_rate": float(training["learning_rate"]),
+        "batch_size": int(training["batch_size"]),
+        "max_epochs": int(training["max_epochs"]),
+        "patience": int(training["patience"]),
+        "monitor": training.get("monitor", "target"),
+        "loss_weights": dict(training.get("loss_weights", {})),
+        "feature_transform": training.get("feature_transform", "log1p"),
+        "auxiliary_use_all_labels": bool(training.get("auxiliary_use_all_labels", False)),
+    }

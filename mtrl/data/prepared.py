@@ -1,0 +1,102 @@
+"""The prepared-data file: one HDF5 file (h5py) that every training job reads.
+
+Layout::
+
+    /features/{data,indices,indptr}   CSR matrix of float32 word counts (attrs: shape)
+    /labels/<task slug>               float64, NaN = missing (class index or value)
+    /splits/{train,val,test}          int64 row indices (train in fixed random order)
+    /ids                              row identifiers (e.g. MSD track ids)
+    /vocabulary                       optional feature names
+    attrs: format_version, tasks (JSON), source (JSON)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import h5py
+import numpy as np
+import scipy.sparse as sp
+
+from mtrl.data.dataset import Dataset, Split
+from mtrl.io import atomic_path
+from mtrl.tasks import TaskSpec
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class PreparedData:
+    """A prepared data set: the labelled corpus plus its fixed split."""
+
+    dataset: Dataset
+    split: Split
+    source: dict[str, Any]
+
+    @property
+    def tasks(self) -> list[TaskSpec]:
+        return self.dataset.tasks
+
+    def rows(self, split: str) -> np.ndarray:
+        return self.split[split]
+
+    def labels(self, task: str, rows: np.ndarray) -> np.ndarray:
+        return self.dataset.labels[task][rows]
+
+
+def write_prepared(
+    path: str | os.PathLike, dataset: Dataset, split: Split, source: dict[str, Any]
+) -> None:
+    """Write ``dataset`` and ``split`` to ``path`` atomically."""
+    x = sp.csr_matrix(dataset.features, dtype=np.float32)
+    x.sort_indices()
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["tasks"] = json.dumps([t.to_dict() for t in dataset.tasks])
+        f.attrs["source"] = json.dumps(source)
+        g = f.create_group("features")
+        g.attrs["shape"] = x.shape
+        g.create_dataset("data", data=x.data, compression="gzip", compression_opts=1)
+        g.create_dataset("indices", data=x.indices.astype(np.int32), compression="gzip", compression_opts=1)
+        g.create_dataset("indptr", data=x.indptr.astype(np.int64))
+        lab = f.create_group("labels")
+        for task in dataset.tasks:
+            lab.create_dataset(task.slug, data=np.asarray(dataset.labels[task.name], dtype=np.float64))
+        s = f.create_group("splits")
+        for name in ("train", "val", "test"):
+            s.create_dataset(name, data=split[name].astype(np.int64))
+        f.create_dataset("ids", data=np.asarray(dataset.ids, dtype=object), dtype=h5py.string_dtype())
+        if dataset.vocabulary is not None:
+            f.create_dataset(
+                "vocabulary", data=np.asarray(dataset.vocabulary, dtype=object), dtype=h5py.string_dtype()
+            )
+
+
+def read_prepared(path: str | os.PathLike) -> PreparedData:
+    """Read a prepared-data file written by :func:`write_prepared`."""
+    try:
+        f = h5py.File(path, "r")
+    except (OSError, FileNotFoundError) as err:
+        raise FileNotFoundError(f"cannot open prepared data file {os.fspath(path)!r}: {err}") from err
+    with f:
+        version = int(f.attrs.get("format_version", -1))
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"{os.fspath(path)!r}: prepared-data format version {version}, expected "
+                f"{FORMAT_VERSION}; rerun the prepare_data rule"
+            )
+        tasks = [TaskSpec.from_dict(d) for d in json.loads(f.attrs["tasks"])]
+        g = f["features"]
+        x = sp.csr_matrix(
+            (g["data"][()], g["indices"][()], g["indptr"][()]), shape=tuple(g.attrs["shape"])
+        )
+        labels = {t.name: f["labels"][t.slug][()] for t in tasks}
+        split = Split(*(f["splits"][name][()] for name in ("train", "val", "test")))
+        ids = np.asarray(f["ids"].asstr()[()], dtype=object)
+        vocabulary = list(f["vocabulary"].asstr()[()]) if "vocabulary" in f else None
+        source = json.loads(f.attrs["source"])
+    dataset = Dataset(features=x, labels=labels, tasks=tasks, ids=ids, vocabulary=vocabulary)
+    return PreparedData(dataset=dataset, split=split, source=source)

@@ -1,0 +1,63 @@
+"""Task descriptions shared by data preparation, models and metrics (no framework imports)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+TaskKind = Literal["binary", "multiclass", "regression"]
+TASK_KINDS: tuple[str, ...] = ("binary", "multiclass", "regression")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One prediction task: its name, kind and (for multiclass) its class names."""
+
+    name: str
+    kind: TaskKind
+    classes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.kind not in TASK_KINDS:
+            raise ValueError(
+                f"task {self.name!r}: kind {self.kind!r} is not one of {', '.join(TASK_KINDS)}"
+            )
+        if self.kind == "multiclass" and len(self.classes) < 3:
+            raise ValueError(f"task {self.name!r}: a multiclass task needs at least 3 classes")
+
+    @property
+    def is_classification(self) -> bool:
+        return self.kind in ("binary", "multiclass")
+
+    @property
+    def n_outputs(self) -> int:
+        """Width of the task's output layer."""
+        return len(self.classes) if self.kind == "multiclass" else 1
+
+    @property
+    def slug(self) -> str:
+        """A file-system and Keras-safe name (``genre:Pop_Rock`` -> ``genre_Pop_Rock``)."""
+        return task_slug(self.name)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["classes"] = list(self.classes)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TaskSpec:
+        return cls(name=d["name"], kind=d["kind"], classes=tuple(d.get("classes", ())))
+
+
+def task_slug(name: str) -> str:
+    """Map a task name to ``[A-Za-z0-9_]+`` (used in paths and as Keras layer names)."""
+    slug = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
+    if not slug:
+        raise ValueError(f"task name {name!r} has no letters or digits to name files with")
+    return slug
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger value of ``metric`` is better (gains are sign-adjusted with this)."""
+    return metric in {"accuracy", "balanced_accuracy", "roc_auc", "f1", "r2"}

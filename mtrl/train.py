@@ -1,0 +1,255 @@
+"""Train one run (multi-task or single-task), evaluate it and write its outputs.
+
+Import this module only after :func:`mtrl.runtime.configure` has chosen the backend.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mtrl.data.batches import BatchSource, TaskTargets, densify
+from mtrl.data.prepared import PreparedData, read_prepared
+from mtrl.data.subsets import target_mask_rows, training_rows
+from mtrl.io import atomic_path, write_json
+from mtrl.metrics import baseline_metrics, task_metrics
+from mtrl.tasks import TaskSpec
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines one training run."""
+
+    tasks: Sequence[str]
+    target: str
+    n_train: int
+    seed: int
+    sharing_mask: Sequence[bool]
+    widths: Sequence[int] = (1024, 512, 256, 128)
+    dropout: Sequence[float] = (0.0, 0.0, 0.5, 0.5)
+    activation: str = "relu"
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    batch_size: int = 128
+    max_epochs: int = 100
+    patience: int = 5
+    monitor: str = "target"  # early stopping on the target's validation loss, or "total"
+    loss_weights: Mapping[str, float] = field(default_factory=dict)
+    auxiliary_use_all_labels: bool = False
+    feature_transform: str = "log1p"
+    labels: Mapping[str, Any] = field(default_factory=dict)  # run identity written to metrics.json
+
+
+@dataclass
+class RunInputs:
+    """The arrays of one run: task specs, rows of each split and standardised training targets."""
+
+    tasks: list[TaskSpec]
+    train_rows: np.ndarray
+    train_targets: dict[str, TaskTargets]
+    val_targets: dict[str, TaskTargets]
+    scaling: dict[str, tuple[float, float]]
+    n_labelled: dict[str, dict[str, int]]
+
+
+def prepare_run_inputs(data: PreparedData, spec: RunSpec) -> RunInputs:
+    """Select the training subset, standardise regression targets on it and build label masks."""
+    tasks = [data.dataset.task(name) for name in spec.tasks]
+    if spec.target not in spec.tasks:
+        raise ValueError(f"target task {spec.target!r} is not among the run's tasks {list(spec.tasks)}")
+    rows = training_rows(data, spec.n_train, spec.target, spec.tasks, spec.auxiliary_use_all_labels)
+    target_keep = target_mask_rows(data, rows, spec.n_train, spec.target)
+    scaling: dict[str, tuple[float, float]] = {}
+    train_targets, val_targets = {}, {}
+    n_labelled: dict[str, dict[str, int]] = {}
+    val_rows = data.rows("val")
+    for task in tasks:
+        y_train = data.labels(task.name, rows).copy()
+        if task.name == spec.target:
+            y_train[~target_keep] = np.nan
+        y_val = data.labels(task.name, val_rows)
+        labelled = y_train[~np.isnan(y_train)]
+        if len(labelled) == 0:
+            raise ValueError(f"task {task.name!r} has no labelled example in the training subset")
+        if task.kind == "regression":
+            mean, sd = float(labelled.mean()), float(labelled.std())
+            scaling[task.name] = (mean, sd if sd > 0 else 1.0)
+        train_targets[task.slug] = _targets(task, y_train, scaling.get(task.name))
+        val_targets[task.slug] = _targets(task, y_val, scaling.get(task.name))
+        n_labelled[task.name] = {
+            "train": int(len(labelled)),
+            "val": int(np.count_nonzero(~np.isnan(y_val))),
+            "test": int(np.count_nonzero(~np.isnan(data.labels(task.name, data.rows("test"))))),
+        }
+    return RunInputs(tasks, rows, train_targets, val_targets, scaling, n_labelled)
+
+
+def _targets(task: TaskSpec, y: np.ndarray, scaling: tuple[float, float] | None) -> TaskTargets:
+    mask = ~np.isnan(y)
+    values = np.where(mask, y, 0.0)
+    if scaling is not None:
+        values = np.where(mask, (values - scaling[0]) / scaling[1], 0.0)
+    if task.kind == "multiclass":
+        return TaskTargets(values.astype(np.int32), mask)
+    return TaskTargets(values.astype(np.float32).reshape(-1, 1), mask)
+
+
+def _keras_dataset(source: BatchSource, shuffle: bool, seed: int):
+    import keras
+
+    class CsrBatches(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(len(source.rows)) if shuffle else None
+
+        def __len__(self) -> int:
+            return len(source)
+
+        def __getitem__(self, index: int):
+            return source.batch(index, self.order)
+
+        def on_epoch_end(self) -> None:
+            if shuffle:
+                self.order = self.rng.permutation(len(source.rows))
+
+    return CsrBatches()
+
+
+def predict(model, data: PreparedData, rows: np.ndarray, transform: str, batch_size: int = 2048) -> dict[str, np.ndarray]:
+    """Model outputs (inference mode: dropout off) for ``rows``, densified chunk by chunk."""
+    chunks: dict[str, list[np.ndarray]] = {}
+    for start in range(0, len(rows), batch_size):
+        x = densify(data.dataset.features, rows[start : start + batch_size], transform)
+        out = model.predict_on_batch(x)
+        for slug, value in out.items():
+            chunks.setdefault(slug, []).append(np.asarray(value, dtype=np.float64))
+    return {slug: np.concatenate(parts) for slug, parts in chunks.items()}
+
+
+def evaluate_model(
+    model, data: PreparedData, tasks: Sequence[TaskSpec], transform: str, train_rows: np.ndarray | None = None,
+    splits: Sequence[str] = ("val", "test"),
+) -> dict[str, dict[str, Any]]:
+    """Per split and task: the model's metrics, the trivial baseline's and the labelled count.
+
+    The baseline is fitted on ``train_rows`` (the run's training subset; all training rows if None).
+    """
+    train_rows = data.rows("train") if train_rows is None else train_rows
+    result: dict[str, dict[str, Any]] = {}
+    for split in splits:
+        rows = data.rows(split)
+        outputs = predict(model, data, rows, transform)
+        result[split] = {}
+        for task in tasks:
+            y = data.labels(task.name, rows)
+            result[split][task.name] = {
+                "n": int(np.count_nonzero(~np.isnan(y))),
+                "model": task_metrics(task, y, outputs[task.slug]),
+                "baseline": baseline_metrics(task, data.labels(task.name, train_rows), y),
+            }
+    return result
+
+
+def train_run(data_path: str | Path, spec: RunSpec, model_path: str | Path, history_path: str | Path,
+              metrics_path: str | Path, backend: str) -> dict[str, Any]:
+    """Train, evaluate and write ``model.keras``, ``history.csv`` and ``metrics.json`` (last)."""
+    import keras
+
+    from mtrl.model import build_model, compile_model, count_parameters, with_original_units
+
+    t_start = time.perf_counter()
+    keras.utils.set_random_seed(spec.seed)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    data = read_prepared(data_path)
+    inputs = prepare_run_inputs(data, spec)
+    features = data.dataset.features
+    train_source = BatchSource(features, inputs.train_rows, inputs.train_targets, spec.batch_size, spec.feature_transform)
+    val_source = BatchSource(features, data.rows("val"), inputs.val_targets, max(spec.batch_size, 1024), spec.feature_transform)
+
+    model = build_model(
+        input_dim=features.shape[1], tasks=inputs.tasks, widths=spec.widths,
+        sharing_mask=spec.sharing_mask, dropout=spec.dropout, activation=spec.activation,
+    )
+    compile_model(model, inputs.tasks, spec.optimizer, spec.learning_rate, spec.loss_weights)
+    target_slug = data.dataset.task(spec.target).slug
+    monitor = "val_loss" if spec.monitor == "total" or len(inputs.tasks) == 1 else f"val_{target_slug}_loss"
+    early = keras.callbacks.EarlyStopping(monitor=monitor, mode="min", patience=spec.patience, restore_best_weights=True)
+    guard = _FiniteLossGuard()
+    t_fit = time.perf_counter()
+    history = model.fit(
+        _keras_dataset(train_source, shuffle=True, seed=spec.seed),
+        validation_data=_keras_dataset(val_source, shuffle=False, seed=spec.seed),
+        epochs=spec.max_epochs, callbacks=[guard, early], verbose=0,
+    )
+    training_seconds = time.perf_counter() - t_fit
+    epochs_trained = len(history.history["loss"])
+    best_epoch = int(np.argmin(history.history[monitor])) + 1
+
+    saved = with_original_units(model, inputs.tasks, inputs.scaling)
+    metrics = evaluate_model(saved, data, inputs.tasks, spec.feature_transform, inputs.train_rows)
+
+    _write_history(history.history, history_path)
+    with atomic_path(model_path, suffix=".keras") as tmp:
+        saved.save(tmp)
+    result = {
+        "run": {**dict(spec.labels), "tasks": list(spec.tasks), "target": spec.target,
+                "n_train": spec.n_train, "seed": spec.seed,
+                "sharing_mask": [int(v) for v in spec.sharing_mask], "backend": backend},
+        "training": {
+            "epochs_trained": epochs_trained, "best_epoch": best_epoch,
+            "stopped_early": epochs_trained < spec.max_epochs,
+            "training_seconds": round(training_seconds, 3),
+            "total_seconds": round(time.perf_counter() - t_start, 3),
+            "parameters": count_parameters(features.shape[1], inputs.tasks, spec.widths, spec.sharing_mask),
+            "train_rows": int(len(inputs.train_rows)),
+        },
+        "labelled": inputs.n_labelled,
+        "scaling": {k: {"mean": m, "sd": s} for k, (m, s) in inputs.scaling.items()},
+        "metrics": metrics,
+    }
+    write_json(metrics_path, result)
+    return result
+
+
+def _write_history(history: Mapping[str, list[float]], path: str | Path) -> None:
+    import pandas as pd
+
+    from mtrl.aggregate import add_error_columns
+
+    frame = add_error_columns(pd.DataFrame(history))
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def _finite_loss_guard_base():
+    import keras
+
+    return keras.callbacks.Callback
+
+
+class _FiniteLossGuard(_finite_loss_guard_base()):  # type: ignore[misc]
+    """Stop the run with a clear error as soon as an epoch's loss is NaN or infinite."""
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        for key in ("loss", "val_loss"):
+            value = (logs or {}).get(key)
+            if value is not None and not math.isfinite(float(value)):
+                raise NonFiniteLossError(
+                    f"{key} became {value} at epoch {epoch + 1}; lower training.learning_rate or "
+                    "check the labels for extreme values"
+                )

@@ -1,0 +1,105 @@
+import re
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir)))
+
+from mtrl.config import ConfigError, check_config, run_parameters, study_tasks
+from mtrl.sharing import all_presets, resolve_mask
+from mtrl.tasks import task_slug
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+try:
+    check_config(config)
+except ConfigError as err:
+    raise WorkflowError(f"invalid configuration: {err}") from None
+
+
+RESULTS = config["results"]
+DATA = f"{RESULTS}/data/prepared.h5"
+TASKS = study_tasks(config)
+TASK_OF_SLUG = {task_slug(t): t for t in TASKS}
+N_LAYERS = len(config["model"]["widths"])
+PRESETS = all_presets(config.get("sharing_presets"))
+MTL_RUN = RESULTS + "/runs/{coupling}/{sharing}/n{n_train}/seed{seed}"
+STL_RUN = RESULTS + "/runs/single/{task}/n{n_train}/seed{seed}"
+
+
+def _alternatives(names):
+    return "|".join(re.escape(n) for n in names)
+
+
+wildcard_constraints:
+    coupling=_alternatives(config["couplings"]),
+    sharing=_alternatives(PRESETS),
+    task=_alternatives(TASK_OF_SLUG),
+    n_train=r"\d+",
+    seed=r"\d+",
+
+
+def multitask_runs(filename):
+    """One path per (coupling, sharing, size, seed) of the study."""
+    return expand(
+        f"{MTL_RUN}/{filename}",
+        coupling=list(config["couplings"]),
+        sharing=config["sharing"],
+        n_train=config["train_sizes"],
+        seed=config["seeds"],
+    )
+
+
+def single_task_runs(filename):
+    """One path per (task, size, seed): the single-task baselines of every task of the study."""
+    return expand(
+        f"{STL_RUN}/{filename}",
+        task=list(TASK_OF_SLUG),
+        n_train=config["train_sizes"],
+        seed=config["seeds"],
+    )
+
+
+def all_outputs():
+    return [
+        f"{RESULTS}/tables/runs.csv",
+        f"{RESULTS}/tables/summary.csv",
+        f"{RESULTS}/tables/comparison.csv",
+        f"{RESULTS}/tables/task_correlations.csv",
+        f"{RESULTS}/figures/learning_curves.png",
+        f"{RESULTS}/figures/training_size.png",
+        f"{RESULTS}/figures/gain_heatmap.png",
+        f"{RESULTS}/figures/task_correlations.png",
+    ]
+
+
+def multitask_params(wildcards):
+    """The RunSpec of one multi-task run."""
+    return dict(
+        tasks=list(config["couplings"][wildcards.coupling]),
+        target=config["target"],
+        n_train=int(wildcards.n_train),
+        seed=int(wildcards.seed),
+        sharing_mask=list(
+            resolve_mask(wildcards.sharing, N_LAYERS, config.get("sharing_presets"))
+        ),
+        labels=dict(
+            kind="multitask", coupling=wildcards.coupling, sharing=wildcards.sharing
+        ),
+        **run_parameters(config),
+    )
+
+
+def single_task_params(wildcards):
+    """The RunSpec of one single-task baseline run."""
+    task = TASK_OF_SLUG[wildcards.task]
+    return dict(
+        tasks=[task],
+        target=task,
+        n_train=int(wildcards.n_train),
+        seed=int(wildcards.seed),
+        sharing_mask=[False] * N_LAYERS,
+        labels=dict(kind="single", coupling="single", sharing="none"),
+        **run_parameters(config),
+    )

@@ -1,0 +1,38 @@
+rule prepare_data:
+    output:
+        data=DATA,
+    params:
+        data=config["data"],
+        tasks=TASKS,
+        target=config["target"],
+        train_sizes=config["train_sizes"],
+    log:
+        f"{RESULTS}/logs/prepare_data.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/prepare_data.tsv"
+    conda:
+        "../envs/mtrl.yaml"
+    script:
+        "../scripts/prepare_data.py"
+
+
+rule task_correlations:
+    input:
+        data=DATA,
+    output:
+        table=report(
+            f"{RESULTS}/tables/task_correlations.csv",
+            caption="../report/task_correlations_table.rst",
+            category="Data",
+            labels={"table": "task correlations"},
+        ),
+    params:
+        tasks=TASKS,
+    log:
+        f"{RESULTS}/logs/task_correlations.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/task_correlations.tsv"
+    conda:
+        "../envs/mtrl.yaml"
+    script:
+        "../scripts/task_correlations.py"

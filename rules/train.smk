@@ -1,0 +1,46 @@
+rule train_multitask:
+    input:
+        data=DATA,
+    output:
+        model=f"{MTL_RUN}/model.keras",
+        history=f"{MTL_RUN}/history.csv",
+        metrics=f"{MTL_RUN}/metrics.json",
+    params:
+        run=multitask_params,
+        backend=config["backend"],
+    log:
+        RESULTS + "/logs/runs/{coupling}/{sharing}/n{n_train}/seed{seed}.log",
+    benchmark:
+        RESULTS + "/benchmarks/runs/{coupling}/{sharing}/n{n_train}/seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    conda:
+        "../envs/mtrl.yaml"
+    script:
+        "../scripts/train.py"
+
+
+rule train_single_task:
+    input:
+        data=DATA,
+    output:
+        model=f"{STL_RUN}/model.keras",
+        history=f"{STL_RUN}/history.csv",
+        metrics=f"{STL_RUN}/metrics.json",
+    params:
+        run=single_task_params,
+        backend=config["backend"],
+    log:
+        RESULTS + "/logs/runs/single/{task}/n{n_train}/seed{seed}.log",
+    benchmark:
+        RESULTS + "/benchmarks/runs/single/{task}/n{n_train}/seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    conda:
+        "../envs/mtrl.yaml"
+    script:
+        "../scripts/train.py"

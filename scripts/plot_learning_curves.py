@@ -1,0 +1,13 @@
+"""Snakemake script of rule plot_learning_curves."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")
+
+import pandas as pd  # noqa: E402
+
+from mtrl.logs import logged_to  # noqa: E402
+from mtrl.plots import learning_curves  # noqa: E402
+
+with logged_to(snakemake.log[0]):
+    learning_curves(pd.read_csv(snakemake.input.histories), snakemake.params.target, snakemake.output.figure)

@@ -1,0 +1,16 @@
+"""Snakemake script of rule plot_training_size."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")
+
+import pandas as pd  # noqa: E402
+
+from mtrl.aggregate import primary_metric  # noqa: E402
+from mtrl.logs import logged_to  # noqa: E402
+from mtrl.plots import training_size  # noqa: E402
+
+with logged_to(snakemake.log[0]):
+    summary = pd.read_csv(snakemake.input.summary)
+    target = snakemake.params.target
+    training_size(summary, target, primary_metric(summary, target), snakemake.output.figure)

@@ -1,0 +1,17 @@
+"""Snakemake script of rule prepare_data: build the prepared-data file."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")
+
+from mtrl.logs import logged_to  # noqa: E402
+from mtrl.prepare import prepare_data  # noqa: E402
+
+with logged_to(snakemake.log[0]):
+    prepare_data(
+        data_config=snakemake.params.data,
+        tasks=snakemake.params.tasks,
+        target=snakemake.params.target,
+        train_sizes=snakemake.params.train_sizes,
+        output=snakemake.output.data,
+    )

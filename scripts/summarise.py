@@ -1,0 +1,16 @@
+"""Snakemake script of rule summarise: mean, sd and 95% CI over seeds."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")
+
+import pandas as pd  # noqa: E402
+
+from mtrl.aggregate import summary_table  # noqa: E402
+from mtrl.io import atomic_path  # noqa: E402
+from mtrl.logs import logged_to  # noqa: E402
+
+with logged_to(snakemake.log[0]):
+    summary = summary_table(pd.read_csv(snakemake.input.runs))
+    with atomic_path(snakemake.output.summary) as tmp:
+        summary.to_csv(tmp, index=False)
