@@ -4,7 +4,6 @@ Expands task coupling x sharing level x training size x seed into one Keras trai
 plus single-task baselines, and aggregates them into tables, figures and a report.
 """
 
-
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -24,6 +23,6 @@ include: "rules/plots.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_outputs(),
-    default_target: True

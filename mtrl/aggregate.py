@@ -39,17 +39,24 @@ def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
         for split, per_task in doc["metrics"].items():
             for task, result in per_task.items():
                 for metric, value in result["model"].items():
-                    rows.append({
-                        **ident, "task": task, "is_target": task == target, "split": split,
-                        "metric": metric, "value": _num(value),
-                        "baseline": _num(result["baseline"].get(metric)), "n_eval": result["n"],
-                        "epochs_trained": training["epochs_trained"],
-                        "training_seconds": training["training_seconds"],
-                    })
+                    rows.append(
+                        {
+                            **ident,
+                            "task": task,
+                            "is_target": task == target,
+                            "split": split,
+                            "metric": metric,
+                            "value": _num(value),
+                            "baseline": _num(result["baseline"].get(metric)),
+                            "n_eval": result["n"],
+                            "epochs_trained": training["epochs_trained"],
+                            "training_seconds": training["training_seconds"],
+                        }
+                    )
     frame = pd.DataFrame(rows)
     if frame.empty:
         raise ValueError("no run metrics to tabulate")
-    return frame.sort_values(RUN_KEYS + ["task", "split", "metric"], kind="stable").reset_index(drop=True)
+    return frame.sort_values([*RUN_KEYS, "task", "split", "metric"], kind="stable").reset_index(drop=True)
 
 
 def _num(value) -> float:
@@ -72,11 +79,17 @@ def summary_table(runs: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     rows = []
     for key, group in runs.groupby(SUMMARY_KEYS, sort=True):
         interval = mean_interval(group["value"], confidence)
-        rows.append({
-            **dict(zip(SUMMARY_KEYS, key)), "n_seeds": interval.n, "mean": interval.mean,
-            "sd": interval.sd, "ci_low": interval.ci_low, "ci_high": interval.ci_high,
-            "baseline_mean": float(group["baseline"].mean()),
-        })
+        rows.append(
+            {
+                **dict(zip(SUMMARY_KEYS, key, strict=False)),
+                "n_seeds": interval.n,
+                "mean": interval.mean,
+                "sd": interval.sd,
+                "ci_low": interval.ci_low,
+                "ci_high": interval.ci_high,
+                "baseline_mean": float(group["baseline"].mean()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -93,24 +106,35 @@ def comparison_table(runs: pd.DataFrame, target: str, confidence: float = 0.95) 
     if single.empty or multi.empty:
         raise ValueError(f"comparison needs both multi-task and single-task runs of target {target!r}")
     pair_keys = ["n_train", "seed", "split", "metric"]
-    merged = multi.merge(
-        single[pair_keys + ["value"]], on=pair_keys, suffixes=("_mtl", "_stl"), how="inner"
-    )
+    merged = multi.merge(single[[*pair_keys, "value"]], on=pair_keys, suffixes=("_mtl", "_stl"), how="inner")
     rows = []
     for (coupling, sharing, n_train, split, metric), group in merged.groupby(
         ["coupling", "sharing", "n_train", "split", "metric"], sort=True
     ):
         sign = 1.0 if higher_is_better(metric) else -1.0
-        diff = paired_difference(sign * group["value_mtl"].to_numpy(), sign * group["value_stl"].to_numpy(), confidence)
+        diff = paired_difference(
+            sign * group["value_mtl"].to_numpy(), sign * group["value_stl"].to_numpy(), confidence
+        )
         stl_mean = float(group["value_stl"].mean())
-        rows.append({
-            "coupling": coupling, "sharing": sharing, "n_train": n_train, "split": split,
-            "metric": metric, "higher_is_better": higher_is_better(metric),
-            "mtl_mean": float(group["value_mtl"].mean()), "stl_mean": stl_mean,
-            "gain_mean": diff.mean, "gain_sd": diff.sd, "gain_ci_low": diff.ci_low,
-            "gain_ci_high": diff.ci_high, "p_value": diff.p_value, "n_seeds": diff.n,
-            "relative_gain": diff.mean / abs(stl_mean) if stl_mean else float("nan"),
-        })
+        rows.append(
+            {
+                "coupling": coupling,
+                "sharing": sharing,
+                "n_train": n_train,
+                "split": split,
+                "metric": metric,
+                "higher_is_better": higher_is_better(metric),
+                "mtl_mean": float(group["value_mtl"].mean()),
+                "stl_mean": stl_mean,
+                "gain_mean": diff.mean,
+                "gain_sd": diff.sd,
+                "gain_ci_low": diff.ci_low,
+                "gain_ci_high": diff.ci_high,
+                "p_value": diff.p_value,
+                "n_seeds": diff.n,
+                "relative_gain": diff.mean / abs(stl_mean) if stl_mean else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -130,4 +154,3 @@ def add_error_columns(history: pd.DataFrame) -> pd.DataFrame:
         if column.endswith("_accuracy"):
             out[column[: -len("accuracy")] + "error"] = 1.0 - history[column]
     return out
-

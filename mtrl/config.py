@@ -39,7 +39,7 @@ def training_split_rows(config: dict[str, Any]) -> int | None:
         return None
     n = int(data["synthetic"].get("n_rows", 12_000))
     split = data["split"]
-    return n - int(round(split["val_fraction"] * n)) - int(round(split["test_fraction"] * n))
+    return n - round(split["val_fraction"] * n) - round(split["test_fraction"] * n)
 
 
 def check_config(config: dict[str, Any]) -> None:
@@ -47,9 +47,7 @@ def check_config(config: dict[str, Any]) -> None:
     target = config["target"]
     for name, members in config["couplings"].items():
         if target not in members:
-            raise ConfigError(
-                f"couplings.{name} = {members} does not contain the target task {target!r}"
-            )
+            raise ConfigError(f"couplings.{name} = {members} does not contain the target task {target!r}")
     known = known_tasks(config)
     if known is not None:
         if target not in known:
@@ -93,8 +91,12 @@ def check_config(config: dict[str, Any]) -> None:
                 )
 
 
-def run_parameters(config: dict[str, Any]) -> dict[str, Any]:
-    """Model and training settings shared by every run (the ``RunSpec`` keyword arguments)."""
+def run_parameters(config: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
+    """Model and training settings of a run of ``tasks`` (the ``RunSpec`` keyword arguments).
+
+    Loss weights are kept only for the run's own tasks, so that a weight of another task does not
+    change (and rerun) this run.
+    """
     model, training = config["model"], config["training"]
     return {
         "widths": list(model["widths"]),
@@ -106,7 +108,7 @@ def run_parameters(config: dict[str, Any]) -> dict[str, Any]:
         "max_epochs": int(training["max_epochs"]),
         "patience": int(training["patience"]),
         "monitor": training.get("monitor", "target"),
-        "loss_weights": dict(training.get("loss_weights", {})),
+        "loss_weights": {t: w for t, w in training.get("loss_weights", {}).items() if t in tasks},
         "feature_transform": training.get("feature_transform", "log1p"),
         "auxiliary_use_all_labels": bool(training.get("auxiliary_use_all_labels", False)),
     }

@@ -10,9 +10,7 @@ import pandas as pd
 from mtrl.tasks import TaskSpec
 
 
-def label_correlations(
-    labels: Mapping[str, np.ndarray], tasks: Sequence[TaskSpec]
-) -> pd.DataFrame:
+def label_correlations(labels: Mapping[str, np.ndarray], tasks: Sequence[TaskSpec]) -> pd.DataFrame:
     """Tidy table ``task_a, task_b, method, correlation, n`` over every ordered pair of tasks.
 
     Each pair uses the rows that carry both labels. Pearson's r on 0/1 labels is the phi

@@ -43,7 +43,7 @@ def build_model(
         raise ValueError("a model needs at least one task")
     inputs = keras.Input(shape=(input_dim,), name="words")
     towers = {task.slug: inputs for task in tasks}
-    for depth, (width, shared, rate) in enumerate(zip(widths, sharing_mask, dropout), start=1):
+    for depth, (width, shared, rate) in enumerate(zip(widths, sharing_mask, dropout, strict=False), start=1):
         if shared and len(tasks) > 1:
             dense = layers.Dense(width, activation=activation, name=f"shared_{depth}")
             drop = layers.Dropout(rate, name=f"shared_{depth}_dropout") if rate > 0 else None
@@ -101,7 +101,7 @@ def count_parameters(
     """Closed-form number of trainable parameters of :func:`build_model`'s network."""
     n_tasks = len(tasks)
     total, fan_in = 0, input_dim
-    for width, shared in zip(widths, sharing_mask):
+    for width, shared in zip(widths, sharing_mask, strict=False):
         copies = 1 if shared or n_tasks == 1 else n_tasks
         total += copies * (fan_in + 1) * width
         fan_in = width

@@ -7,12 +7,12 @@ import os
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-from mtrl.tasks import task_slug  # noqa: E402
+from mtrl.tasks import task_slug
 
 SINGLE = "single-task"
 
@@ -40,29 +40,50 @@ def learning_curves(histories: pd.DataFrame, target: str, path: str | os.PathLik
     couplings = sorted(frame.loc[frame["kind"] == "multitask", "coupling"].unique())
     frame = _with_single_in_every_coupling(frame, couplings)
     grid = sns.relplot(
-        data=frame, x="epoch", y=column, hue="sharing", col="coupling", row="n_train", kind="line",
-        errorbar=("ci", 95), height=2.6, aspect=1.4, facet_kws={"sharey": "row"},
+        data=frame,
+        x="epoch",
+        y=column,
+        hue="sharing",
+        col="coupling",
+        row="n_train",
+        kind="line",
+        errorbar=("ci", 95),
+        height=2.6,
+        aspect=1.4,
+        facet_kws={"sharey": "row"},
     )
-    grid.set_axis_labels("epoch", f"validation {'error' if column.endswith('error') else 'RMSE (std. units)'}")
+    grid.set_axis_labels(
+        "epoch", f"validation {'error' if column.endswith('error') else 'RMSE (std. units)'}"
+    )
     grid.figure.suptitle(f"Learning curves of {target} (mean over seeds, 95% CI)", y=1.02)
     _save(grid, path)
 
 
-def training_size(summary: pd.DataFrame, target: str, metric: str, path: str | os.PathLike, split: str = "test") -> None:
+def training_size(
+    summary: pd.DataFrame, target: str, metric: str, path: str | os.PathLike, split: str = "test"
+) -> None:
     """Target metric vs training size per sharing level, faceted by coupling, with single-task."""
     frame = summary[(summary["task"] == target) & (summary["metric"] == metric) & (summary["split"] == split)]
     couplings = sorted(frame.loc[frame["kind"] == "multitask", "coupling"].unique())
     frame = _with_single_in_every_coupling(frame, couplings)
-    fig, axes = plt.subplots(1, len(couplings), figsize=(4.8 * len(couplings), 3.8), sharey=True, squeeze=False)
-    palette = dict(zip(sorted(frame["sharing"].unique()), sns.color_palette(n_colors=frame["sharing"].nunique())))
-    for ax, coupling in zip(axes[0], couplings):
+    fig, axes = plt.subplots(
+        1, len(couplings), figsize=(4.8 * len(couplings), 3.8), sharey=True, squeeze=False
+    )
+    levels = sorted(frame["sharing"].unique())
+    palette = dict(zip(levels, sns.color_palette(n_colors=len(levels)), strict=True))
+    for ax, coupling in zip(axes[0], couplings, strict=False):
         part = frame[frame["coupling"] == coupling].sort_values("n_train")
         for sharing, line in part.groupby("sharing"):
             style = "--" if sharing == SINGLE else "-"
             ax.errorbar(
-                line["n_train"], line["mean"],
+                line["n_train"],
+                line["mean"],
                 yerr=[line["mean"] - line["ci_low"], line["ci_high"] - line["mean"]],
-                label=sharing, linestyle=style, marker="o", capsize=3, color=palette[sharing],
+                label=sharing,
+                linestyle=style,
+                marker="o",
+                capsize=3,
+                color=palette[sharing],
             )
         base = part.groupby("n_train")["baseline_mean"].mean()
         ax.plot(base.index, base.values, ":", color="grey", label="trivial baseline")
@@ -81,13 +102,23 @@ def gain_heatmap(comparison: pd.DataFrame, metric: str, path: str | os.PathLike,
     couplings = sorted(frame["coupling"].unique())
     fig, axes = plt.subplots(1, len(couplings), figsize=(4.6 * len(couplings), 3.4), squeeze=False)
     limit = float(np.nanmax(np.abs(frame["gain_mean"]))) if len(frame) else 1.0
-    for ax, coupling in zip(axes[0], couplings):
+    for ax, coupling in zip(axes[0], couplings, strict=False):
         part = frame[frame["coupling"] == coupling]
         gain = part.pivot(index="sharing", columns="n_train", values="gain_mean")
         excludes_zero = part.assign(sig=(part["gain_ci_low"] > 0) | (part["gain_ci_high"] < 0))
         sig = excludes_zero.pivot(index="sharing", columns="n_train", values="sig").reindex_like(gain)
         labels = gain.map(lambda v: f"{v:+.3f}") + sig.map(lambda s: "*" if s is True else "")
-        sns.heatmap(gain, annot=labels, fmt="", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax, cbar=ax is axes[0][-1])
+        sns.heatmap(
+            gain,
+            annot=labels,
+            fmt="",
+            cmap="RdBu",
+            center=0,
+            vmin=-limit,
+            vmax=limit,
+            ax=ax,
+            cbar=ax is axes[0][-1],
+        )
         ax.set_title(f"coupling: {coupling}")
         ax.set_xlabel("training size")
         ax.set_ylabel("sharing")
@@ -98,7 +129,9 @@ def gain_heatmap(comparison: pd.DataFrame, metric: str, path: str | os.PathLike,
 def correlation_heatmap(table: pd.DataFrame, path: str | os.PathLike) -> None:
     """Heatmap of pairwise task label correlations (training split)."""
     order = list(dict.fromkeys(table["task_a"]))
-    matrix = table.pivot(index="task_a", columns="task_b", values="correlation").reindex(index=order, columns=order)
+    matrix = table.pivot(index="task_a", columns="task_b", values="correlation").reindex(
+        index=order, columns=order
+    )
     size = max(3.5, 0.7 * len(order) + 1.5)
     fig, ax = plt.subplots(figsize=(size + 1, size))
     sns.heatmap(matrix, annot=True, fmt=".2f", cmap="RdBu", center=0, vmin=-1, vmax=1, ax=ax, square=True)

@@ -15,14 +15,18 @@ from mtrl.data.prepared import write_prepared
 log = logging.getLogger(__name__)
 
 
-def load_source(data_config: Mapping[str, Any]) -> Dataset:
-    """The labelled corpus of ``data.source``."""
+def load_source(data_config: Mapping[str, Any], tasks: Sequence[str] = ()) -> Dataset:
+    """The labelled corpus of ``data.source`` with (at least) the study's ``tasks``."""
     source = data_config["source"]
     if source == "synthetic":
         from mtrl.data.synthetic import generate
 
         return generate(**dict(data_config["synthetic"]))
-    raise ValueError(f"data.source: unknown source {source!r}; available: synthetic")
+    if source == "msd":
+        from mtrl.data.msd import load_msd
+
+        return load_msd(data_config["msd"], tasks=tasks)
+    raise ValueError(f"data.source: unknown source {source!r}; available: synthetic, msd")
 
 
 def prepare_data(
@@ -37,7 +41,7 @@ def prepare_data(
     Fails before writing anything if a task is missing or a training size exceeds the number of
     training rows that carry a target label.
     """
-    dataset = load_source(data_config)
+    dataset = load_source(data_config, tasks)
     available = [t.name for t in dataset.tasks]
     for task in tasks:
         if task not in available:
@@ -70,6 +74,8 @@ def prepare_data(
         log.info("task %s (%s): labelled rows per split %s", task.name, task.kind, counts)
     log.info(
         "features: %d rows x %d columns, %.1f non-zeros per row",
-        dataset.n_rows, dataset.features.shape[1], dataset.features.nnz / max(1, dataset.n_rows),
+        dataset.n_rows,
+        dataset.features.shape[1],
+        dataset.features.nnz / max(1, dataset.n_rows),
     )
     write_prepared(output, dataset, split, source={"source": data_config["source"]})

@@ -20,9 +20,7 @@ class TaskSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in TASK_KINDS:
-            raise ValueError(
-                f"task {self.name!r}: kind {self.kind!r} is not one of {', '.join(TASK_KINDS)}"
-            )
+            raise ValueError(f"task {self.name!r}: kind {self.kind!r} is not one of {', '.join(TASK_KINDS)}")
         if self.kind == "multiclass" and len(self.classes) < 3:
             raise ValueError(f"task {self.name!r}: a multiclass task needs at least 3 classes")
 

@@ -87,7 +87,7 @@ def prepare_run_inputs(data: PreparedData, spec: RunSpec) -> RunInputs:
         train_targets[task.slug] = _targets(task, y_train, scaling.get(task.name))
         val_targets[task.slug] = _targets(task, y_val, scaling.get(task.name))
         n_labelled[task.name] = {
-            "train": int(len(labelled)),
+            "train": len(labelled),
             "val": int(np.count_nonzero(~np.isnan(y_val))),
             "test": int(np.count_nonzero(~np.isnan(data.labels(task.name, data.rows("test"))))),
         }
@@ -126,7 +126,9 @@ def _keras_dataset(source: BatchSource, shuffle: bool, seed: int):
     return CsrBatches()
 
 
-def predict(model, data: PreparedData, rows: np.ndarray, transform: str, batch_size: int = 2048) -> dict[str, np.ndarray]:
+def predict(
+    model, data: PreparedData, rows: np.ndarray, transform: str, batch_size: int = 2048
+) -> dict[str, np.ndarray]:
     """Model outputs (inference mode: dropout off) for ``rows``, densified chunk by chunk."""
     chunks: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(rows), batch_size):
@@ -138,7 +140,11 @@ def predict(model, data: PreparedData, rows: np.ndarray, transform: str, batch_s
 
 
 def evaluate_model(
-    model, data: PreparedData, tasks: Sequence[TaskSpec], transform: str, train_rows: np.ndarray | None = None,
+    model,
+    data: PreparedData,
+    tasks: Sequence[TaskSpec],
+    transform: str,
+    train_rows: np.ndarray | None = None,
     splits: Sequence[str] = ("val", "test"),
 ) -> dict[str, dict[str, Any]]:
     """Per split and task: the model's metrics, the trivial baseline's and the labelled count.
@@ -161,8 +167,14 @@ def evaluate_model(
     return result
 
 
-def train_run(data_path: str | Path, spec: RunSpec, model_path: str | Path, history_path: str | Path,
-              metrics_path: str | Path, backend: str) -> dict[str, Any]:
+def train_run(
+    data_path: str | Path,
+    spec: RunSpec,
+    model_path: str | Path,
+    history_path: str | Path,
+    metrics_path: str | Path,
+    backend: str,
+) -> dict[str, Any]:
     """Train, evaluate and write ``model.keras``, ``history.csv`` and ``metrics.json`` (last)."""
     import keras
 
@@ -177,23 +189,35 @@ def train_run(data_path: str | Path, spec: RunSpec, model_path: str | Path, hist
     data = read_prepared(data_path)
     inputs = prepare_run_inputs(data, spec)
     features = data.dataset.features
-    train_source = BatchSource(features, inputs.train_rows, inputs.train_targets, spec.batch_size, spec.feature_transform)
-    val_source = BatchSource(features, data.rows("val"), inputs.val_targets, max(spec.batch_size, 1024), spec.feature_transform)
+    train_source = BatchSource(
+        features, inputs.train_rows, inputs.train_targets, spec.batch_size, spec.feature_transform
+    )
+    val_source = BatchSource(
+        features, data.rows("val"), inputs.val_targets, max(spec.batch_size, 1024), spec.feature_transform
+    )
 
     model = build_model(
-        input_dim=features.shape[1], tasks=inputs.tasks, widths=spec.widths,
-        sharing_mask=spec.sharing_mask, dropout=spec.dropout, activation=spec.activation,
+        input_dim=features.shape[1],
+        tasks=inputs.tasks,
+        widths=spec.widths,
+        sharing_mask=spec.sharing_mask,
+        dropout=spec.dropout,
+        activation=spec.activation,
     )
     compile_model(model, inputs.tasks, spec.optimizer, spec.learning_rate, spec.loss_weights)
     target_slug = data.dataset.task(spec.target).slug
     monitor = "val_loss" if spec.monitor == "total" or len(inputs.tasks) == 1 else f"val_{target_slug}_loss"
-    early = keras.callbacks.EarlyStopping(monitor=monitor, mode="min", patience=spec.patience, restore_best_weights=True)
+    early = keras.callbacks.EarlyStopping(
+        monitor=monitor, mode="min", patience=spec.patience, restore_best_weights=True
+    )
     guard = _FiniteLossGuard()
     t_fit = time.perf_counter()
     history = model.fit(
         _keras_dataset(train_source, shuffle=True, seed=spec.seed),
         validation_data=_keras_dataset(val_source, shuffle=False, seed=spec.seed),
-        epochs=spec.max_epochs, callbacks=[guard, early], verbose=0,
+        epochs=spec.max_epochs,
+        callbacks=[guard, early],
+        verbose=0,
     )
     training_seconds = time.perf_counter() - t_fit
     epochs_trained = len(history.history["loss"])
@@ -206,16 +230,23 @@ def train_run(data_path: str | Path, spec: RunSpec, model_path: str | Path, hist
     with atomic_path(model_path, suffix=".keras") as tmp:
         saved.save(tmp)
     result = {
-        "run": {**dict(spec.labels), "tasks": list(spec.tasks), "target": spec.target,
-                "n_train": spec.n_train, "seed": spec.seed,
-                "sharing_mask": [int(v) for v in spec.sharing_mask], "backend": backend},
+        "run": {
+            **dict(spec.labels),
+            "tasks": list(spec.tasks),
+            "target": spec.target,
+            "n_train": spec.n_train,
+            "seed": spec.seed,
+            "sharing_mask": [int(v) for v in spec.sharing_mask],
+            "backend": backend,
+        },
         "training": {
-            "epochs_trained": epochs_trained, "best_epoch": best_epoch,
+            "epochs_trained": epochs_trained,
+            "best_epoch": best_epoch,
             "stopped_early": epochs_trained < spec.max_epochs,
             "training_seconds": round(training_seconds, 3),
             "total_seconds": round(time.perf_counter() - t_start, 3),
             "parameters": count_parameters(features.shape[1], inputs.tasks, spec.widths, spec.sharing_mask),
-            "train_rows": int(len(inputs.train_rows)),
+            "train_rows": len(inputs.train_rows),
         },
         "labelled": inputs.n_labelled,
         "scaling": {k: {"mean": m, "sd": s} for k, (m, s) in inputs.scaling.items()},

@@ -10,14 +10,14 @@ rule collect_runs:
             labels={"table": "all runs"},
         ),
         histories=f"{RESULTS}/tables/histories.csv",
-    params:
-        target=config["target"],
     log:
         f"{RESULTS}/logs/collect_runs.log",
     benchmark:
         f"{RESULTS}/benchmarks/collect_runs.tsv"
     conda:
         "../envs/mtrl.yaml"
+    params:
+        target=config["target"],
     script:
         "../scripts/collect_runs.py"
 
@@ -52,13 +52,13 @@ rule compare:
             category="Comparison",
             labels={"table": "multi-task vs single-task"},
         ),
-    params:
-        target=config["target"],
     log:
         f"{RESULTS}/logs/compare.log",
     benchmark:
         f"{RESULTS}/benchmarks/compare.tsv"
     conda:
         "../envs/mtrl.yaml"
+    params:
+        target=config["target"],
     script:
         "../scripts/compare.py"

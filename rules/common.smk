@@ -10,7 +10,6 @@ from mtrl.config import ConfigError, check_config, run_parameters, study_tasks
 from mtrl.sharing import all_presets, resolve_mask
 from mtrl.tasks import task_slug
 
-
 validate(config, schema="../schemas/config.schema.yaml")
 try:
     check_config(config)
@@ -24,8 +23,8 @@ TASKS = study_tasks(config)
 TASK_OF_SLUG = {task_slug(t): t for t in TASKS}
 N_LAYERS = len(config["model"]["widths"])
 PRESETS = all_presets(config.get("sharing_presets"))
-MTL_RUN = RESULTS + "/runs/{coupling}/{sharing}/n{n_train}/seed{seed}"
-STL_RUN = RESULTS + "/runs/single/{task}/n{n_train}/seed{seed}"
+MTL_RUN = f"{RESULTS}/runs/{{coupling}}/{{sharing}}/n{{n_train}}/seed{{seed}}"
+STL_RUN = f"{RESULTS}/runs/single/{{task}}/n{{n_train}}/seed{{seed}}"
 
 
 def _alternatives(names):
@@ -76,8 +75,9 @@ def all_outputs():
 
 def multitask_params(wildcards):
     """The RunSpec of one multi-task run."""
+    tasks = list(config["couplings"][wildcards.coupling])
     return dict(
-        tasks=list(config["couplings"][wildcards.coupling]),
+        tasks=tasks,
         target=config["target"],
         n_train=int(wildcards.n_train),
         seed=int(wildcards.seed),
@@ -87,7 +87,7 @@ def multitask_params(wildcards):
         labels=dict(
             kind="multitask", coupling=wildcards.coupling, sharing=wildcards.sharing
         ),
-        **run_parameters(config),
+        **run_parameters(config, tasks),
     )
 
 
@@ -101,5 +101,5 @@ def single_task_params(wildcards):
         seed=int(wildcards.seed),
         sharing_mask=[False] * N_LAYERS,
         labels=dict(kind="single", coupling="single", sharing="none"),
-        **run_parameters(config),
+        **run_parameters(config, [task]),
     )

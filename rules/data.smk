@@ -1,17 +1,17 @@
 rule prepare_data:
     output:
         data=DATA,
-    params:
-        data=config["data"],
-        tasks=TASKS,
-        target=config["target"],
-        train_sizes=config["train_sizes"],
     log:
         f"{RESULTS}/logs/prepare_data.log",
     benchmark:
         f"{RESULTS}/benchmarks/prepare_data.tsv"
     conda:
         "../envs/mtrl.yaml"
+    params:
+        data=config["data"],
+        tasks=TASKS,
+        target=config["target"],
+        train_sizes=config["train_sizes"],
     script:
         "../scripts/prepare_data.py"
 
@@ -26,13 +26,13 @@ rule task_correlations:
             category="Data",
             labels={"table": "task correlations"},
         ),
-    params:
-        tasks=TASKS,
     log:
         f"{RESULTS}/logs/task_correlations.log",
     benchmark:
         f"{RESULTS}/benchmarks/task_correlations.tsv"
     conda:
         "../envs/mtrl.yaml"
+    params:
+        tasks=TASKS,
     script:
         "../scripts/task_correlations.py"

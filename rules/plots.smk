@@ -8,14 +8,14 @@ rule plot_learning_curves:
             category="Learning curves",
             labels={"figure": "validation error by epoch"},
         ),
-    params:
-        target=config["target"],
     log:
         f"{RESULTS}/logs/plot_learning_curves.log",
     benchmark:
         f"{RESULTS}/benchmarks/plot_learning_curves.tsv"
     conda:
         "../envs/mtrl.yaml"
+    params:
+        target=config["target"],
     script:
         "../scripts/plot_learning_curves.py"
 
@@ -30,14 +30,14 @@ rule plot_training_size:
             category="Training size",
             labels={"figure": "target metric vs training size"},
         ),
-    params:
-        target=config["target"],
     log:
         f"{RESULTS}/logs/plot_training_size.log",
     benchmark:
         f"{RESULTS}/benchmarks/plot_training_size.tsv"
     conda:
         "../envs/mtrl.yaml"
+    params:
+        target=config["target"],
     script:
         "../scripts/plot_training_size.py"
 

@@ -5,19 +5,19 @@ rule train_multitask:
         model=f"{MTL_RUN}/model.keras",
         history=f"{MTL_RUN}/history.csv",
         metrics=f"{MTL_RUN}/metrics.json",
-    params:
-        run=multitask_params,
-        backend=config["backend"],
     log:
-        RESULTS + "/logs/runs/{coupling}/{sharing}/n{n_train}/seed{seed}.log",
+        f"{RESULTS}/logs/runs/{{coupling}}/{{sharing}}/n{{n_train}}/seed{{seed}}.log",
     benchmark:
-        RESULTS + "/benchmarks/runs/{coupling}/{sharing}/n{n_train}/seed{seed}.tsv"
+        f"{RESULTS}/benchmarks/runs/{{coupling}}/{{sharing}}/n{{n_train}}/seed{{seed}}.tsv"
+    conda:
+        "../envs/mtrl.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=60,
-    conda:
-        "../envs/mtrl.yaml"
+    params:
+        run=multitask_params,
+        backend=config["backend"],
     script:
         "../scripts/train.py"
 
@@ -29,18 +29,18 @@ rule train_single_task:
         model=f"{STL_RUN}/model.keras",
         history=f"{STL_RUN}/history.csv",
         metrics=f"{STL_RUN}/metrics.json",
-    params:
-        run=single_task_params,
-        backend=config["backend"],
     log:
-        RESULTS + "/logs/runs/single/{task}/n{n_train}/seed{seed}.log",
+        f"{RESULTS}/logs/runs/single/{{task}}/n{{n_train}}/seed{{seed}}.log",
     benchmark:
-        RESULTS + "/benchmarks/runs/single/{task}/n{n_train}/seed{seed}.tsv"
+        f"{RESULTS}/benchmarks/runs/single/{{task}}/n{{n_train}}/seed{{seed}}.tsv"
+    conda:
+        "../envs/mtrl.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=60,
-    conda:
-        "../envs/mtrl.yaml"
+    params:
+        run=single_task_params,
+        backend=config["backend"],
     script:
         "../scripts/train.py"

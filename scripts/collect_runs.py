@@ -4,11 +4,11 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from mtrl.aggregate import histories_table, read_metrics, runs_table  # noqa: E402
-from mtrl.io import atomic_path  # noqa: E402
-from mtrl.logs import logged_to  # noqa: E402
+from mtrl.aggregate import histories_table, read_metrics, runs_table
+from mtrl.io import atomic_path
+from mtrl.logs import logged_to
 
 with logged_to(snakemake.log[0]):
     docs = read_metrics(snakemake.input.metrics)

@@ -4,11 +4,11 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from mtrl.aggregate import primary_metric  # noqa: E402
-from mtrl.logs import logged_to  # noqa: E402
-from mtrl.plots import training_size  # noqa: E402
+from mtrl.aggregate import primary_metric
+from mtrl.logs import logged_to
+from mtrl.plots import training_size
 
 with logged_to(snakemake.log[0]):
     summary = pd.read_csv(snakemake.input.summary)

@@ -4,8 +4,8 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
-from mtrl.logs import logged_to  # noqa: E402
-from mtrl.prepare import prepare_data  # noqa: E402
+from mtrl.logs import logged_to
+from mtrl.prepare import prepare_data
 
 with logged_to(snakemake.log[0]):
     prepare_data(

@@ -4,10 +4,10 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
-from mtrl.correlations import label_correlations  # noqa: E402
-from mtrl.data.prepared import read_prepared  # noqa: E402
-from mtrl.io import atomic_path  # noqa: E402
-from mtrl.logs import logged_to  # noqa: E402
+from mtrl.correlations import label_correlations
+from mtrl.data.prepared import read_prepared
+from mtrl.io import atomic_path
+from mtrl.logs import logged_to
 
 with logged_to(snakemake.log[0]):
     data = read_prepared(snakemake.input.data)

@@ -4,11 +4,11 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
-from mtrl.runtime import configure  # noqa: E402
+from mtrl.runtime import configure
 
 configure(snakemake.params.backend, threads=snakemake.threads)
 
-from mtrl.logs import logged_to  # noqa: E402
+from mtrl.logs import logged_to
 
 with logged_to(snakemake.log[0]):
     from mtrl.train import RunSpec, train_run

@@ -33,9 +33,7 @@ class Dataset:
             if task.name not in self.labels:
                 raise ValueError(f"task {task.name!r} has no label column")
             if len(self.labels[task.name]) != n:
-                raise ValueError(
-                    f"task {task.name!r}: {len(self.labels[task.name])} labels for {n} rows"
-                )
+                raise ValueError(f"task {task.name!r}: {len(self.labels[task.name])} labels for {n} rows")
 
     @property
     def n_rows(self) -> int:
@@ -45,9 +43,7 @@ class Dataset:
         for task in self.tasks:
             if task.name == name:
                 return task
-        raise KeyError(
-            f"unknown task {name!r}; available tasks: {', '.join(t.name for t in self.tasks)}"
-        )
+        raise KeyError(f"unknown task {name!r}; available tasks: {', '.join(t.name for t in self.tasks)}")
 
 
 @dataclass(frozen=True)
@@ -83,8 +79,8 @@ def make_split(
         unlabelled = order[np.isnan(stratify[order])]
     else:
         labelled, unlabelled = order, order[:0]
-    n_val = int(round(val_fraction * len(labelled)))
-    n_test = int(round(test_fraction * len(labelled)))
+    n_val = round(val_fraction * len(labelled))
+    n_test = round(test_fraction * len(labelled))
     val = np.sort(labelled[:n_val])
     test = np.sort(labelled[n_val : n_val + n_test])
     rest = np.concatenate([labelled[n_val + n_test :], unlabelled])

@@ -47,9 +47,7 @@ class PreparedData:
         return self.dataset.labels[task][rows]
 
 
-def write_prepared(
-    path: str | os.PathLike, dataset: Dataset, split: Split, source: dict[str, Any]
-) -> None:
+def write_prepared(path: str | os.PathLike, dataset: Dataset, split: Split, source: dict[str, Any]) -> None:
     """Write ``dataset`` and ``split`` to ``path`` atomically."""
     x = sp.csr_matrix(dataset.features, dtype=np.float32)
     x.sort_indices()
@@ -90,9 +88,7 @@ def read_prepared(path: str | os.PathLike) -> PreparedData:
             )
         tasks = [TaskSpec.from_dict(d) for d in json.loads(f.attrs["tasks"])]
         g = f["features"]
-        x = sp.csr_matrix(
-            (g["data"][()], g["indices"][()], g["indptr"][()]), shape=tuple(g.attrs["shape"])
-        )
+        x = sp.csr_matrix((g["data"][()], g["indices"][()], g["indptr"][()]), shape=tuple(g.attrs["shape"]))
         labels = {t.name: f["labels"][t.slug][()] for t in tasks}
         split = Split(*(f["splits"][name][()] for name in ("train", "val", "test")))
         ids = np.asarray(f["ids"].asstr()[()], dtype=object)

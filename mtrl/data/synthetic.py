@@ -41,9 +41,7 @@ class SyntheticTask:
 
     def __post_init__(self) -> None:
         if self.kind not in ("binary", "regression"):
-            raise ValueError(
-                f"synthetic task {self.name!r}: kind {self.kind!r} must be binary or regression"
-            )
+            raise ValueError(f"synthetic task {self.name!r}: kind {self.kind!r} must be binary or regression")
         if not -1.0 <= self.rho <= 1.0:
             raise ValueError(f"synthetic task {self.name!r}: rho {self.rho} must be in [-1, 1]")
         if self.noise < 0:

@@ -1,0 +1,66 @@
+"""Evaluate a saved model on a split of a prepared-data file and print its metrics.
+
+    python -m mtrl.evaluate results/runs/tight/low/n200/seed1/model.keras results/data/prepared.h5
+    mtrl-evaluate MODEL DATA [--split test] [--backend jax] [--json]
+
+The tasks are read from the model's named outputs; the trivial baseline is fitted on the whole
+training split (a run's own baseline, fitted on its training subset, is in its metrics.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mtrl.runtime import configure
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mtrl-evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", help="a model.keras written by a training run")
+    parser.add_argument("data", help="the prepared-data file (results/data/prepared.h5)")
+    parser.add_argument("--split", choices=["val", "test"], default="test")
+    parser.add_argument("--backend", default="jax", choices=["jax", "tensorflow", "torch"])
+    parser.add_argument(
+        "--transform",
+        default="log1p",
+        choices=["log1p", "counts", "binary"],
+        help="feature transform the model was trained with (training.feature_transform)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+
+    configure(args.backend, threads=None)
+    import keras
+
+    from mtrl.data.prepared import read_prepared
+    from mtrl.train import evaluate_model
+
+    data = read_prepared(args.data)
+    try:
+        model = keras.saving.load_model(args.model, compile=False)
+    except (OSError, ValueError) as err:
+        parser.error(f"cannot load model {args.model!r}: {err}")
+    outputs = set(model.output_names) if hasattr(model, "output_names") else set()
+    tasks = [t for t in data.tasks if t.slug in outputs or t.slug in _output_keys(model)]
+    if not tasks:
+        parser.error(f"model {args.model!r} predicts none of the tasks of {args.data!r}")
+    result = evaluate_model(model, data, tasks, args.transform, splits=[args.split])[args.split]
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{'task':24} {'metric':18} {'model':>10} {'baseline':>10}   (split: {args.split})")
+    for task, res in result.items():
+        for metric, value in res["model"].items():
+            print(f"{task:24} {metric:18} {value:10.4f} {res['baseline'][metric]:10.4f}")
+    return 0
+
+
+def _output_keys(model) -> set[str]:
+    structure = getattr(model, "_outputs_struct", None)
+    return set(structure) if isinstance(structure, dict) else set()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

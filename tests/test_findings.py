@@ -1,0 +1,400 @@
+"""Findings in words: adjusted tests, interaction estimates and effect sizes against hand computation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from mtrl.aggregate import comparison_table, summary_table
+from mtrl.findings import (
+    adjust_p_values,
+    average_relative_improvement,
+    baseline_cells,
+    coupling_interactions,
+    is_detectable,
+    largest_detectable_size,
+    relative_improvement_summary,
+    seed_gains,
+    sharing_comparison,
+    sharing_coupling_interaction,
+    target_cells,
+    task_relative_improvements,
+    write_findings,
+)
+
+TARGET = "t"
+COUPLINGS = {"tight": [TARGET, "a"], "loose": [TARGET, "b"]}
+# Hand-made values repeat exactly (e.g. a margin of 0.2 in every seed), and the float standard deviation
+# of such a sample is ~1e-17 rather than 0, which makes scipy warn; the results are still exact enough.
+pytestmark = pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")
+T_975_DF2 = 4.302652729911275  # t quantile 0.975 with 2 degrees of freedom (printed tables: 4.303)
+
+
+def p_two_sided_df2(t: float) -> float:
+    """Closed form of the two-sided t-test p-value with 2 degrees of freedom: 1 - t / sqrt(2 + t^2)."""
+    return 1 - abs(t) / math.sqrt(2 + t * t)
+
+
+def make_runs(
+    target_mtl: dict[tuple[str, str, int], list[float]],
+    target_stl: dict[int, list[float]],
+    metric: str = "error",
+    aux: float = 0.4,
+    baseline: float = 0.5,
+) -> pd.DataFrame:
+    """runs.csv rows: the target's values per seed as given, every auxiliary task at ``aux``."""
+    other = {"error": "accuracy", "rmse": "r2"}[metric]
+    rows = []
+
+    def add(kind, coupling, sharing, n_train, seed, task, value):
+        for name, v, b in ((metric, value, baseline), (other, 1 - value, 1 - baseline)):
+            rows.append({
+                "kind": kind, "coupling": coupling, "sharing": sharing, "n_train": n_train, "seed": seed,
+                "task": task, "is_target": task == TARGET, "split": "test", "metric": name, "value": v,
+                "baseline": b, "n_eval": 100, "epochs_trained": 5, "training_seconds": 1.0,
+            })  # fmt: skip
+
+    tasks = list(dict.fromkeys(t for ts in COUPLINGS.values() for t in ts))
+    for n_train, values in target_stl.items():
+        for seed, value in enumerate(values, start=1):
+            for task in tasks:
+                add("single", "single", "none", n_train, seed, task, value if task == TARGET else aux)
+    for (coupling, sharing, n_train), values in target_mtl.items():
+        for seed, value in enumerate(values, start=1):
+            for task in COUPLINGS[coupling]:
+                add("multitask", coupling, sharing, n_train, seed, task, value if task == TARGET else aux)
+    return pd.DataFrame(rows)
+
+
+def tables(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return runs, comparison_table(runs, TARGET), summary_table(runs)
+
+
+# Every cell: single-task error 0.30, multi-task 0.25, 0.245, 0.24 -> gains 0.05, 0.055, 0.06.
+ALL_GAIN = make_runs(
+    {(c, "low", n): [0.25, 0.245, 0.24] for c in COUPLINGS for n in (100, 400)},
+    {100: [0.3, 0.3, 0.3], 400: [0.3, 0.3, 0.3]},
+)
+# Every cell: gains 0.04, 0.06, 0.08: unadjusted p = 0.035 < 0.05, but not after adjusting 4 cells.
+NO_GAIN = make_runs(
+    {(c, "low", n): [0.26, 0.24, 0.22] for c in COUPLINGS for n in (100, 400)},
+    {100: [0.3, 0.3, 0.3], 400: [0.3, 0.3, 0.3]},
+)
+# Two couplings x two sharing levels x two sizes; single-task error 0.30 everywhere.
+CROSSED = make_runs(
+    {
+        ("tight", "low", 100): [0.25, 0.245, 0.24],  # gains 0.05, 0.055, 0.06
+        ("loose", "low", 100): [0.26, 0.265, 0.27],  # gains 0.04, 0.035, 0.03
+        ("tight", "low", 400): [0.2, 0.2, 0.2],
+        ("loose", "low", 400): [0.2, 0.2, 0.2],
+        ("tight", "high", 100): [0.29, 0.29, 0.29],
+        ("loose", "high", 100): [0.29, 0.3, 0.28],
+        ("tight", "high", 400): [0.25, 0.25, 0.25],
+        ("loose", "high", 400): [0.25, 0.25, 0.25],
+    },
+    {100: [0.3, 0.3, 0.3], 400: [0.3, 0.3, 0.3]},
+)
+
+
+# --- multiple-comparison adjustment ---------------------------------------------------------------------
+
+
+def test_holm_adjustment_matches_hand_computation():
+    # Sorted p: 0.01, 0.03, 0.04 -> 3 x 0.01 = 0.03, 2 x 0.03 = 0.06, max(1 x 0.04, 0.06) = 0.06.
+    adjusted = adjust_p_values([0.01, 0.04, 0.03, float("nan")], "holm")
+    assert adjusted[:3] == pytest.approx([0.03, 0.06, 0.06])
+    assert math.isnan(adjusted[3])
+
+
+def test_benjamini_hochberg_adjustment_matches_hand_computation():
+    # Step-up: 0.04 x 3/3 = 0.04, min(0.03 x 3/2, 0.04) = 0.04, min(0.01 x 3/1, 0.04) = 0.03.
+    assert adjust_p_values([0.01, 0.04, 0.03], "fdr_bh") == pytest.approx([0.03, 0.04, 0.04])
+
+
+def test_unknown_adjustment_method_is_refused():
+    with pytest.raises(ValueError):
+        adjust_p_values([0.01], "no-such-method")
+    with pytest.raises(ValueError):
+        write_findings(*tables(ALL_GAIN), TARGET, method="no-such-method")
+
+
+def test_detectable_needs_both_the_interval_and_the_adjusted_p_value():
+    assert is_detectable(0.01, 0.05, 0.01, 0.05)
+    assert is_detectable(-0.05, -0.01, 0.01, 0.05)
+    assert not is_detectable(-0.01, 0.05, 0.01, 0.05)  # interval covers zero
+    assert not is_detectable(0.01, 0.05, 0.06, 0.05)  # adjusted p too large
+    assert not is_detectable(0.01, 0.05, float("nan"), 0.05)
+
+
+# --- Q1 ------------------------------------------------------------------------------------------------
+
+
+def test_every_cell_significant_is_reported_with_its_numbers():
+    cells = target_cells(comparison_table(ALL_GAIN, TARGET), "error")
+    # Gains 0.05, 0.055, 0.06: mean 0.055, sd 0.005, t = 0.055 / (0.005 / sqrt 3) = sqrt(363).
+    p = p_two_sided_df2(math.sqrt(363))
+    assert cells["p_value"].to_numpy() == pytest.approx([p] * 4)
+    assert cells["p_adjusted"].to_numpy() == pytest.approx([4 * p] * 4)  # Holm with 4 equal p-values
+    assert list(cells["direction"]) == ["gain"] * 4
+    half = T_975_DF2 * 0.005 / math.sqrt(3)
+    assert cells["gain_ci_low"].to_numpy() == pytest.approx([0.055 - half] * 4)
+    assert cells["relative_change"].to_numpy() == pytest.approx([(0.245 - 0.3) / 0.3] * 4)
+
+    text = write_findings(*tables(ALL_GAIN), TARGET, couplings=["tight", "loose"])
+    assert f"{4 * p:.3g}" == "0.011"
+    assert "every cell (4 of 4) shows a detectable multi-task gain" in text
+    assert (
+        "- `tight` / `low` / n = 100: gain 0.055 (95% CI 0.0426 to 0.0674), adjusted p = 0.011, 3 seeds; "
+        "error 0.245 multi-task vs 0.3 single-task (relative change -18.3%)." in text
+    )
+    assert "Holm" in text
+    assert "no detectable difference with" not in text
+    # Q2: the gain is detectable up to the largest size in every setting.
+    assert "- `tight` / `low`: n = 400 (gain 0.055" in text
+    assert "not detectable at any size" not in text
+
+
+def test_benjamini_hochberg_is_named_and_used():
+    text = write_findings(*tables(ALL_GAIN), TARGET, method="fdr_bh")
+    p = p_two_sided_df2(math.sqrt(363))  # BH leaves 4 equal p-values as they are
+    assert "Benjamini-Hochberg" in text
+    assert f"adjusted p = {p:.3g}, 3 seeds" in text
+    assert "Holm" not in text
+
+
+def test_nothing_significant_says_no_detectable_difference():
+    cells = target_cells(comparison_table(NO_GAIN, TARGET), "error")
+    # Gains 0.04, 0.06, 0.08: mean 0.06, sd 0.02, t = sqrt(27): p = 0.0351 unadjusted, Holm x 4.
+    p = p_two_sided_df2(math.sqrt(27))
+    assert p < 0.05
+    assert cells["p_adjusted"].to_numpy() == pytest.approx([4 * p] * 4)
+    assert set(cells["direction"]) == {"none"}
+
+    text = write_findings(*tables(NO_GAIN), TARGET)
+    assert "no detectable difference with 3 seeds" in text
+    assert f"The smallest adjusted p-value is {4 * p:.3g}" in text
+    assert "detectable multi-task gain in" not in text
+    assert text.count("not detectable at any size") == 2  # Q2, both couplings
+    assert "(largest gain at n = 100: 0.06 (95% CI" in text
+
+
+def test_q1_table_lists_every_cell_and_the_baseline():
+    text = write_findings(*tables(ALL_GAIN), TARGET)
+    assert text.count("| no detectable difference |") == 0
+    assert text.count("| MTL better |") == 4
+    # Trivial baseline 0.5: every setting beats it (6 settings: 2 single-task sizes + 4 cells).
+    assert (
+        "detectably beats its trivial baseline (majority class or training mean) in 6 of 6 settings" in text
+    )
+    # The summary table supplies the target's mean error and interval per setting.
+    assert "| single-task / n = 100 | 0.3 (95% CI 0.3 to 0.3) | 0.5 |" in text
+
+
+def test_baseline_margin_against_hand_computation():
+    runs = make_runs({("tight", "low", 100): [0.25, 0.245, 0.24]}, {100: [0.3, 0.3, 0.3]}, baseline=0.25)
+    base = baseline_cells(runs, TARGET, "error").set_index("kind")
+    # Single-task: error 0.30 vs baseline 0.25 every seed -> margin -0.05 with sd 0, detectably worse.
+    assert base.loc["single", "margin_mean"] == pytest.approx(-0.05)
+    assert base.loc["single", "direction"] == "worse"
+    # Multi-task: margins 0, 0.005, 0.01: mean 0.005, sd 0.005, t = sqrt 3.
+    assert base.loc["multitask", "margin_mean"] == pytest.approx(0.005)
+    assert base.loc["multitask", "p_value"] == pytest.approx(p_two_sided_df2(math.sqrt(3)))
+    assert base.loc["multitask", "direction"] == "none"
+
+
+def test_average_relative_improvement_matches_hand_computation():
+    rows = []
+    values = {  # task: (metric, single-task per seed, multi-task per seed)
+        "t": ("error", [0.2, 0.25], [0.18, 0.25]),  # (STL - MTL) / STL: 0.1, 0
+        "r": ("rmse", [2.0, 4.0], [1.5, 5.0]),  # 0.25, -0.25
+    }
+    for task, (metric, single, multi) in values.items():
+        for kind, coupling, sharing, per_seed in (
+            ("single", "single", "none", single),
+            ("multitask", "mixed", "full", multi),
+        ):
+            for seed, value in enumerate(per_seed, start=1):
+                rows.append({
+                    "kind": kind, "coupling": coupling, "sharing": sharing, "n_train": 50, "seed": seed,
+                    "task": task, "split": "test", "metric": metric, "value": value, "baseline": 1.0,
+                })  # fmt: skip
+    runs = pd.DataFrame(rows)
+    per_task = task_relative_improvements(runs).set_index(["task", "seed"])["relative_improvement"]
+    assert per_task[("t", 1)] == pytest.approx(0.1)
+    assert per_task[("r", 2)] == pytest.approx(-0.25)
+    deltas = average_relative_improvement(runs)
+    assert deltas["delta"].to_numpy() == pytest.approx([0.175, -0.125])  # (0.1 + 0.25) / 2, (0 - 0.25) / 2
+    assert list(deltas["n_tasks"]) == [2, 2]
+    summary = relative_improvement_summary(deltas).iloc[0]
+    # Mean 0.025, sd 0.15 * sqrt 2, t = 0.025 / 0.15 with 1 df: p = 1 - (2 / pi) atan(t) (Cauchy).
+    assert summary["mean"] == pytest.approx(0.025)
+    assert summary["p_value"] == pytest.approx(1 - 2 / math.pi * math.atan(0.025 / 0.15))
+    assert summary["ci_high"] == pytest.approx(0.025 + 12.706204736174707 * 0.15)
+    assert summary["direction"] == "none"
+
+
+def test_relative_improvement_appears_in_the_text_per_coupling_and_sharing():
+    text = write_findings(*tables(ALL_GAIN), TARGET, couplings=["tight", "loose"])
+    # Target: (0.3 - MTL) / 0.3 per seed; auxiliary task unchanged (0): delta = half of the target's.
+    deltas = average_relative_improvement(ALL_GAIN)
+    expected = np.mean([(0.3 - v) / 0.3 / 2 for v in (0.25, 0.245, 0.24)])
+    assert deltas["delta"].mean() == pytest.approx(expected)
+    assert f"- `tight` / `low`: {100 * expected:+.1f}% (95% CI" in text
+    assert "6 (size, seed) pairs, 3 seeds, 2 tasks: detectable improvement." in text
+
+
+def test_regression_target_uses_rmse_and_signs_the_gain():
+    runs = make_runs(
+        {("tight", "low", 100): [0.8, 0.85, 0.9], ("loose", "low", 100): [1.0, 1.0, 1.0]},
+        {100: [1.0, 1.0, 1.0]},
+        metric="rmse",
+        aux=2.0,
+        baseline=1.5,
+    )
+    gains = seed_gains(runs, TARGET, "rmse").set_index(["coupling", "seed"])["gain"]
+    assert gains[("tight", 1)] == pytest.approx(0.2)  # lower RMSE under multi-task: positive gain
+    assert gains[("loose", 2)] == pytest.approx(0.0)
+    text = write_findings(*tables(runs), TARGET, couplings=["tight", "loose"])
+    assert "Primary metric: **rmse** on the test split (lower is better)" in text
+    # tight: gains 0.2, 0.15, 0.1: mean 0.15, sd 0.05, t = sqrt 27; Holm over 2 cells (loose: p = 1).
+    p = p_two_sided_df2(math.sqrt(27))
+    half = T_975_DF2 * 0.05 / math.sqrt(3)
+    assert (
+        f"gain 0.15 (95% CI {0.15 - half:.3g} to {0.15 + half:.3g}), adjusted p = {2 * p:.3g}, 3 seeds; "
+        f"rmse 0.85 multi-task vs 1 single-task (relative change -15.0%)" in text
+    )
+    assert "no detectable difference with 3 seeds" in text  # 2 x 0.0351 = 0.0702 > 0.05
+    assert "| rmse (95% CI) |" in text
+
+
+# --- Q2 ------------------------------------------------------------------------------------------------
+
+
+def test_largest_detectable_size():
+    cells = pd.DataFrame({
+        "coupling": ["tight"] * 3 + ["loose"] * 3,
+        "sharing": ["low"] * 6,
+        "n_train": [100, 400, 1600] * 2,
+        "direction": ["gain", "gain", "none", "none", "loss", "none"],
+    })  # fmt: skip
+    largest = largest_detectable_size(cells).set_index("coupling")["largest_n_train"]
+    assert largest["tight"] == 400
+    assert pd.isna(largest["loose"])
+
+
+# --- Q3 ------------------------------------------------------------------------------------------------
+
+
+def test_coupling_interaction_matches_hand_computed_paired_t_test():
+    gains = seed_gains(CROSSED, TARGET, "error")
+    inter = coupling_interactions(gains, ["tight", "loose"]).set_index(["sharing", "scope"])
+    assert set(inter["first"]) == {"tight"}
+    small = inter.loc[("low", "smallest size")]
+    # Differences in gain at n = 100: 0.01, 0.02, 0.03: mean 0.02, sd 0.01, t = sqrt 12 with 2 df.
+    assert small["mean"] == pytest.approx(0.02)
+    assert small["sd"] == pytest.approx(0.01)
+    assert small["p_value"] == pytest.approx(p_two_sided_df2(math.sqrt(12)))
+    assert small["p_value"] == pytest.approx(0.0741799, abs=1e-7)
+    half = T_975_DF2 * 0.01 / math.sqrt(3)
+    assert (small["ci_low"], small["ci_high"]) == pytest.approx((0.02 - half, 0.02 + half))
+    pooled = inter.loc[("low", "all sizes")]
+    # Pooled over sizes: 0.01, 0.02, 0.03, 0, 0, 0: mean 0.01, sd sqrt(8e-4 / 5), t with 5 df.
+    sd = math.sqrt(8e-4 / 5)
+    t = 0.01 / (sd / math.sqrt(6))
+    assert pooled["mean"] == pytest.approx(0.01)
+    assert pooled["sd"] == pytest.approx(sd)
+    assert pooled["p_value"] == pytest.approx(2 * stats.t.sf(t, df=5))
+    assert pooled["sizes"] == (100, 400)
+    assert inter["p_adjusted"].to_numpy() == pytest.approx(adjust_p_values(inter["p_value"], "holm"))
+    assert set(inter["direction"]) == {"none"}
+
+    text = write_findings(*tables(CROSSED), TARGET, couplings=["tight", "loose"], sharings=["low", "high"])
+    assert "`tight` minus `loose`:" in text
+    assert (
+        f"- `low`, smallest size n = 100: 0.02 (95% CI {0.02 - half:.3g} to {0.02 + half:.3g}), "
+        f"p = 0.0742, adjusted p = {small['p_adjusted']:.3g}, 3 (size, seed) pairs, 3 seeds: "
+        "not significant after adjustment." in text
+    )
+
+
+def test_coupling_interaction_default_order_is_order_of_appearance():
+    gains = seed_gains(CROSSED, TARGET, "error")
+    gains = gains.sort_values("coupling", kind="stable")  # loose first
+    inter = coupling_interactions(gains)
+    assert set(zip(inter["first"], inter["second"], strict=True)) == {("loose", "tight")}
+    low = inter[(inter["sharing"] == "low") & (inter["scope"] == "smallest size")].iloc[0]
+    assert low["mean"] == pytest.approx(-0.02)
+
+
+def test_significant_interaction_is_called_significant():
+    tight = [0.2, 0.21, 0.19]
+    runs = make_runs(
+        {
+            ("tight", "low", 100): tight,
+            ("loose", "low", 100): [0.3, 0.3, 0.3],
+            ("tight", "low", 400): tight,
+            ("loose", "low", 400): [0.3, 0.3, 0.3],
+        },
+        {100: [0.3, 0.3, 0.3], 400: [0.3, 0.3, 0.3]},
+    )
+    text = write_findings(*tables(runs), TARGET, couplings=["tight", "loose"])
+    # Pooled differences 0.1, 0.09, 0.11 twice: mean 0.1, sd sqrt(4e-4 / 5), 5 df.
+    half = stats.t.ppf(0.975, 5) * math.sqrt(4e-4 / 5) / math.sqrt(6)
+    assert f"- `low`, all sizes (100, 400): 0.1 (95% CI {0.1 - half:.3g} to {0.1 + half:.3g})" in text
+    assert "6 (size, seed) pairs, 3 seeds: significant: `tight` gains more." in text
+
+
+def test_single_coupling_cannot_estimate_coupling_effects():
+    runs = make_runs({("tight", "low", 100): [0.25, 0.245, 0.24]}, {100: [0.3, 0.3, 0.3]})
+    text = write_findings(*tables(runs), TARGET)
+    assert "Only one coupling (`tight`) was run" in text
+    assert "interaction of sharing with coupling cannot be estimated" in text
+
+
+# --- Q4 ------------------------------------------------------------------------------------------------
+
+
+def test_sharing_ranking_and_best_minus_next():
+    gains = seed_gains(CROSSED, TARGET, "error")
+    comp = sharing_comparison(gains).set_index("coupling")
+    assert comp.loc["tight", "ranking"] == ("low", "high")
+    # tight: mean gain low (0.05 + 0.055 + 0.06 + 3 x 0.1) / 6, high (3 x 0.01 + 3 x 0.05) / 6.
+    assert comp.loc["tight", "best_mean"] == pytest.approx(0.465 / 6)
+    assert comp.loc["tight", "next_mean"] == pytest.approx(0.18 / 6)
+    # low - high per (size, seed): 0.04, 0.045, 0.05, 0.05, 0.05, 0.05.
+    diffs = [0.04, 0.045, 0.05, 0.05, 0.05, 0.05]
+    assert comp.loc["tight", "mean"] == pytest.approx(np.mean(diffs))
+    assert comp.loc["tight", "p_value"] == pytest.approx(stats.ttest_1samp(diffs, 0).pvalue)
+    assert comp["p_adjusted"].to_numpy() == pytest.approx(adjust_p_values(comp["p_value"], "holm"))
+
+
+def test_sharing_by_coupling_interaction_is_the_squared_contrast_t_test():
+    gains = seed_gains(CROSSED, TARGET, "error")
+    test = sharing_coupling_interaction(gains)
+    # 2 x 2 within design: interaction F = t^2 of the contrast (tight low - tight high) - (loose low -
+    # loose high) per (size, seed): 0.01, 0.01, 0.04, 0, 0, 0 -> mean 0.01, sd sqrt(2.4e-4), t^2 = 2.5.
+    contrast = np.array([0.01, 0.01, 0.04, 0.0, 0.0, 0.0])
+    assert test.f_value == pytest.approx(2.5)
+    assert (test.df_num, test.df_den) == (1.0, 5.0)
+    assert test.p_value == pytest.approx(stats.ttest_1samp(contrast, 0).pvalue)
+    assert test.n_subjects == 6
+
+    text = write_findings(*tables(CROSSED), TARGET, couplings=["tight", "loose"], sharings=["low", "high"])
+    assert "The observed ranking of sharing levels is the same across couplings" in text
+    assert f"F(1, 5) = 2.5, p = {test.p_value:.3g}: not significant at alpha = 0.05" in text
+
+
+# --- auxiliary data framing -------------------------------------------------------------------------------
+
+
+def test_auxiliary_section_only_when_asked():
+    assert "plentiful auxiliary data" not in write_findings(*tables(NO_GAIN), TARGET)
+    text = write_findings(*tables(NO_GAIN), TARGET, auxiliary_all_labels=True)
+    assert "## Does plentiful auxiliary data help a scarce target?" in text
+    assert "At the smallest target size n = 100: no detectable difference with 3 seeds" in text
+    text = write_findings(*tables(ALL_GAIN), TARGET, auxiliary_all_labels=True)
+    assert "At the smallest target size n = 100, 2 of 2 settings show a detectable multi-task gain" in text

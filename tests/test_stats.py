@@ -1,0 +1,69 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from mtrl.aggregate import comparison_table, summary_table
+from mtrl.stats import mean_interval, paired_difference
+
+
+def test_mean_interval_by_hand():
+    # x = 1, 2, 3: mean 2, sd 1, t(0.975, 2) = 4.302652729911275
+    got = mean_interval([1.0, 2.0, 3.0])
+    half = 4.302652729911275 / np.sqrt(3)
+    assert got.mean == 2.0 and got.sd == pytest.approx(1.0)
+    assert got.ci_low == pytest.approx(2 - half) and got.ci_high == pytest.approx(2 + half)
+
+
+def test_mean_interval_of_one_value_has_no_interval():
+    got = mean_interval([5.0])
+    assert got.mean == 5.0 and np.isnan(got.ci_low)
+
+
+def test_paired_difference_by_hand():
+    # differences 1, 2, 3 -> mean 2, sd 1, t = 2 / (1/sqrt 3) = 3.4641; two-sided p with 2 df = 0.07418
+    got = paired_difference([2.0, 4.0, 6.0], [1.0, 2.0, 3.0])
+    assert got.mean == 2.0 and got.n == 3
+    assert got.p_value == pytest.approx(0.0741799, abs=1e-6)
+
+
+def test_constant_difference_is_exact():
+    got = paired_difference([2.0, 3.0], [1.0, 2.0])
+    assert got.sd == 0 and got.ci_low == got.ci_high == 1.0 and got.p_value == 0.0
+
+
+def _runs():
+    rows = []
+    for seed, (mtl, stl) in enumerate([(0.30, 0.40), (0.32, 0.41), (0.28, 0.39)], start=1):
+        common = {
+            "n_train": 100,
+            "seed": seed,
+            "task": "t",
+            "is_target": True,
+            "split": "test",
+            "metric": "error",
+            "baseline": 0.5,
+        }
+        rows.append({"kind": "multitask", "coupling": "tight", "sharing": "low", "value": mtl, **common})
+        rows.append({"kind": "single", "coupling": "single", "sharing": "none", "value": stl, **common})
+    return pd.DataFrame(rows)
+
+
+def test_comparison_pairs_by_seed_and_signs_the_gain():
+    table = comparison_table(_runs(), "t")
+    assert len(table) == 1
+    row = table.iloc[0]
+    # error: gain = stl - mtl = 0.10, 0.09, 0.11
+    assert row["gain_mean"] == pytest.approx(0.10)
+    assert row["mtl_mean"] == pytest.approx(0.30) and row["stl_mean"] == pytest.approx(0.40)
+    assert row["n_seeds"] == 3
+    expected = paired_difference([0.10, 0.09, 0.11], [0.0, 0.0, 0.0])
+    assert row["gain_ci_low"] == pytest.approx(expected.ci_low)
+    assert row["p_value"] == pytest.approx(expected.p_value)
+    assert row["relative_gain"] == pytest.approx(0.25)
+
+
+def test_summary_over_seeds():
+    table = summary_table(_runs())
+    tight = table[table["coupling"] == "tight"].iloc[0]
+    assert tight["n_seeds"] == 3 and tight["mean"] == pytest.approx(0.30)
+    assert tight["sd"] == pytest.approx(0.02)

@@ -1,0 +1,70 @@
+"""Dry runs: job counts and configuration errors, before any training."""
+
+import pytest
+import yaml
+
+from workflow import REPO, job_counts, snakemake, tiny_config
+
+pytestmark = pytest.mark.workflow
+
+
+def test_default_config_expands_the_full_grid(tmp_path):
+    out = snakemake("-n", "--cores", "2", "--config", f"results={tmp_path}/results").stdout
+    counts = job_counts(out)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    n = len(config["train_sizes"]) * len(config["seeds"])
+    assert counts["train_multitask"] == len(config["couplings"]) * len(config["sharing"]) * n
+    tasks = {t for members in config["couplings"].values() for t in members}
+    assert counts["train_single_task"] == len(tasks) * n
+    for rule in (
+        "prepare_data",
+        "task_correlations",
+        "collect_runs",
+        "summarise",
+        "compare",
+        "plot_learning_curves",
+        "plot_training_size",
+        "plot_gain_heatmap",
+        "plot_task_correlations",
+    ):
+        assert counts[rule] == 1, rule
+
+
+def test_tiny_config_counts(tmp_path):
+    counts = job_counts(snakemake("-n", "--cores", "2", "--configfile", str(tiny_config(tmp_path))).stdout)
+    assert counts["train_multitask"] == 2 * 3 * 2 * 2
+    assert counts["train_single_task"] == 4 * 2 * 2
+
+
+def test_one_run_by_path_needs_only_that_run(tmp_path):
+    config = tiny_config(tmp_path)
+    target = tmp_path / "results/runs/tight/interspersed/n40/seed2/metrics.json"
+    counts = job_counts(snakemake(str(target), "-n", "--cores", "2", "--configfile", str(config)).stdout)
+    assert counts == {"prepare_data": 1, "train_multitask": 1, "total": 2}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"couplings": {"tight": ["t_target", "t_nope"]}},
+            "unknown task 't_nope'; available tasks: t_target",
+        ),
+        ({"sharing": ["low", "medium"]}, "unknown preset 'medium'; available presets:"),
+        ({"train_sizes": [40, 100000]}, "train_sizes: 100000 is larger than the training split (240 rows)"),
+        (
+            {"target": "t_far1", "couplings": {"tight": ["t_target", "t_close1"]}},
+            "does not contain the target task 't_far1'",
+        ),
+        ({"sharing_presets": {"mine": [1, 1]}}, "has 2 entries but model.widths has 4"),
+        ({"seeds": "one"}, "seeds"),
+        ({"learning_rate": 0.1}, "learning_rate"),
+    ],
+)
+def test_bad_config_stops_before_any_job(tmp_path, overrides, message):
+    proc = snakemake(
+        "-n", "--cores", "2", "--configfile", str(tiny_config(tmp_path, **overrides)), check=False
+    )
+    assert proc.returncode != 0
+    assert message in proc.stdout, proc.stdout[-3000:]
+    assert "train_multitask" not in proc.stdout
