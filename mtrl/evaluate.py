@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 
-from mtrl.runtime import configure
+from mtrl.runtime import configure, import_keras
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     configure(args.backend, threads=None)
-    import keras
+    keras = import_keras(args.backend)
 
     from mtrl.data.prepared import read_prepared
     from mtrl.train import evaluate_model

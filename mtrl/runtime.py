@@ -7,6 +7,17 @@ import os
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
+def jax_cache_dir() -> str:
+    """Where compiled XLA programs are kept (``MTRL_CACHE_DIR``, else ``~/.cache/mtrl``)."""
+    root = os.environ.get("MTRL_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "mtrl")
+    return os.path.join(root, "jax")
+
+
+def _has_gpu_hint() -> bool:
+    """Whether this process was given a GPU (CUDA/SLURM variables): then JAX may look for one."""
+    return bool(os.environ.get("CUDA_VISIBLE_DEVICES") or os.environ.get("SLURM_JOB_GPUS"))
+
+
 def configure(backend: str, threads: int | None = None) -> None:
     """Select the Keras backend and limit the CPU threads of this process.
 
@@ -28,6 +39,13 @@ def configure(backend: str, threads: int | None = None) -> None:
         return
     os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if backend == "jax":
+        # XLA compilation is most of a small run's cost; every run of a study compiles the same
+        # few functions, so keep them in a persistent cache shared by all runs (and processes).
+        os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", jax_cache_dir())
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+        os.environ.setdefault("JAX_PLATFORMS", "" if _has_gpu_hint() else "cpu")
     if threads:
         n = str(int(threads))
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -40,3 +58,52 @@ def configure(backend: str, threads: int | None = None) -> None:
                 f"{flags} --xla_cpu_multi_thread_eigen={'true' if int(threads) > 1 else 'false'} "
                 f"intra_op_parallelism_threads={n}"
             ).strip()
+
+
+def set_seed(seed: int, backend: str) -> None:
+    """Seed Python, NumPy, Keras and the backend, like ``keras.utils.set_random_seed``.
+
+    That Keras function imports TensorFlow (several seconds) whenever it is installed, even on
+    the JAX or PyTorch backends; here TensorFlow is seeded only when it is the backend.
+    """
+    import keras
+
+    if backend == "tensorflow":
+        keras.utils.set_random_seed(seed)
+        return
+    import random
+
+    import numpy as np
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils import rng_utils
+
+    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+    if backend == "torch":
+        import torch
+
+        torch.manual_seed(seed)
+
+
+def import_keras(backend: str):
+    """Import Keras for ``backend`` and keep TensorFlow unloaded on other backends.
+
+    Keras probes for TensorFlow (importing it: 4-8 s) while seeding and saving models even on JAX or
+    PyTorch; it only needs it for ``tf.data`` inputs, which mtrl never passes. Marking the lazy
+    module unavailable skips that import.
+    """
+    import keras
+
+    if keras.backend.backend() != backend:
+        raise RuntimeError(
+            f"Keras runs on backend {keras.backend.backend()!r}, expected {backend!r}: "
+            "call mtrl.runtime.configure() before anything imports keras"
+        )
+    if backend != "tensorflow":
+        from keras.src.utils import module_utils
+
+        module_utils.tensorflow._available = False
+    return keras

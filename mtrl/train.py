@@ -19,7 +19,10 @@ from mtrl.data.prepared import PreparedData, read_prepared
 from mtrl.data.subsets import target_mask_rows, training_rows
 from mtrl.io import atomic_path, write_json
 from mtrl.metrics import baseline_metrics, task_metrics
+from mtrl.runtime import import_keras, set_seed
 from mtrl.tasks import TaskSpec
+
+EVAL_BATCH = 1024  # rows per evaluation batch (validation during training, predictions)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -176,12 +179,12 @@ def train_run(
     backend: str,
 ) -> dict[str, Any]:
     """Train, evaluate and write ``model.keras``, ``history.csv`` and ``metrics.json`` (last)."""
-    import keras
+    keras = import_keras(backend)
 
     from mtrl.model import build_model, compile_model, count_parameters, with_original_units
 
     t_start = time.perf_counter()
-    keras.utils.set_random_seed(spec.seed)
+    set_seed(spec.seed, backend)
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -193,7 +196,7 @@ def train_run(
         features, inputs.train_rows, inputs.train_targets, spec.batch_size, spec.feature_transform
     )
     val_source = BatchSource(
-        features, data.rows("val"), inputs.val_targets, max(spec.batch_size, 1024), spec.feature_transform
+        features, data.rows("val"), inputs.val_targets, EVAL_BATCH, spec.feature_transform
     )
 
     model = build_model(

@@ -11,8 +11,13 @@ import scipy.sparse as sp
 FEATURE_TRANSFORMS = ("log1p", "counts", "binary")
 
 
-def densify(features: sp.csr_matrix, rows: np.ndarray, transform: str) -> np.ndarray:
-    """Rows of ``features`` as a dense float32 array, transformed (``log1p``, ``counts``, ``binary``)."""
+def densify(
+    features: sp.csr_matrix, rows: np.ndarray, transform: str, n_rows: int | None = None
+) -> np.ndarray:
+    """Rows of ``features`` as a dense float32 array, transformed (``log1p``, ``counts``, ``binary``).
+
+    With ``n_rows`` larger than ``len(rows)`` the result is padded with zero rows.
+    """
     block = features[rows]
     data = block.data.astype(np.float32, copy=True)
     if transform == "log1p":
@@ -21,7 +26,7 @@ def densify(features: sp.csr_matrix, rows: np.ndarray, transform: str) -> np.nda
         data[:] = 1.0
     elif transform != "counts":
         raise ValueError(f"feature transform {transform!r} is not one of {', '.join(FEATURE_TRANSFORMS)}")
-    out = np.zeros(block.shape, dtype=np.float32)
+    out = np.zeros((max(n_rows or 0, block.shape[0]), block.shape[1]), dtype=np.float32)
     # scatter the CSR block into the dense buffer without building COO index arrays twice
     row_of_entry = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
     out[row_of_entry, block.indices] = data
@@ -52,16 +57,23 @@ class BatchSource:
     def batch(self, index: int, order: np.ndarray | None = None):
         """``(x, y, w)``: dense inputs, per-task targets and per-task sample weights.
 
-        A task's weights are its label mask rescaled so that the loss is the mean over the
-        labelled examples of the batch (zero if none is labelled).
+        Every batch has ``batch_size`` rows: a short last batch is padded with zero rows of weight
+        zero, so that compiled training steps see one shape. A task's weights are its label mask
+        rescaled so that the loss is the mean over the labelled examples of the batch (zero if
+        none is labelled).
         """
         positions = np.arange(len(self.rows)) if order is None else order
         sel = positions[index * self.batch_size : (index + 1) * self.batch_size]
-        x = densify(self.features, self.rows[sel], self.transform)
+        pad = self.batch_size - len(sel)
+        x = densify(self.features, self.rows[sel], self.transform, n_rows=self.batch_size)
         y, w = {}, {}
         for slug, t in self.targets.items():
-            y[slug] = t.values[sel]
-            mask = t.mask[sel].astype(np.float32)
+            values = t.values[sel]
+            y[slug] = (
+                np.concatenate([values, np.zeros((pad, *values.shape[1:]), values.dtype)]) if pad else values
+            )
+            mask = np.zeros(self.batch_size, dtype=np.float32)
+            mask[: len(sel)] = t.mask[sel]
             n = mask.sum()
-            w[slug] = mask * (len(sel) / n) if n > 0 else mask
+            w[slug] = mask * (self.batch_size / n) if n > 0 else mask
         return x, y, w
