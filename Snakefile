@@ -12,14 +12,18 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-report: "report/workflow.rst"
-
-
 include: "rules/common.smk"
+
+
+# The front page: the workflow description plus the findings once the findings rule wrote them.
+report: front_page()
+
+
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/aggregate.smk"
 include: "rules/plots.smk"
+include: "rules/findings.smk"
 
 
 rule all:

@@ -20,6 +20,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         dir=path.parent, prefix=f".{path.name}.", suffix=suffix or path.suffix or ".tmp"
     )
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs get the usual permissions
     tmp_path = Path(tmp)
     try:
         yield tmp_path

@@ -33,6 +33,8 @@ def mean_interval(values, confidence: float = 0.95) -> MeanInterval:
     if n < 2:
         return MeanInterval(n, mean, float("nan"), float("nan"), float("nan"))
     sd = float(x.std(ddof=1))
+    if sd <= 1e-12 * (1.0 + abs(mean)):  # identical values up to floating-point noise
+        sd = 0.0
     if sd == 0:
         return MeanInterval(n, mean, 0.0, mean, mean)
     low, high = stats.t.interval(confidence, df=n - 1, loc=mean, scale=sd / np.sqrt(n))
@@ -63,7 +65,8 @@ def paired_difference(a, b, confidence: float = 0.95) -> PairedDifference:
     p = float("nan")
     if interval.n >= 2:
         if interval.sd == 0:
-            p = 1.0 if interval.mean == 0 else 0.0
+            # every seed differs by the same amount: the t-test is undefined; claim nothing
+            p = 1.0 if interval.mean == 0 else float("nan")
         else:
             p = float(stats.ttest_rel(a[keep], b[keep]).pvalue)
     return PairedDifference(interval.n, interval.mean, interval.sd, interval.ci_low, interval.ci_high, p)

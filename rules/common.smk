@@ -1,3 +1,4 @@
+import os
 import re
 import sys
 from pathlib import Path
@@ -18,6 +19,10 @@ except ConfigError as err:
 
 
 RESULTS = config["results"]
+config.setdefault("findings", {})
+config["findings"].setdefault("alpha", 0.05)
+config["findings"].setdefault("adjustment", "holm")
+FRONT_PAGE = f"{RESULTS}/report_front_page.rst"
 DATA = f"{RESULTS}/data/prepared.h5"
 TASKS = study_tasks(config)
 TASK_OF_SLUG = {task_slug(t): t for t in TASKS}
@@ -60,8 +65,15 @@ def single_task_runs(filename):
     )
 
 
+def front_page():
+    """The report's front page: with the findings when they exist, else the plain description."""
+    return FRONT_PAGE if os.path.exists(FRONT_PAGE) else "report/workflow.rst"
+
+
 def all_outputs():
     return [
+        f"{RESULTS}/findings.md",
+        f"{RESULTS}/findings.html",
         f"{RESULTS}/tables/runs.csv",
         f"{RESULTS}/tables/summary.csv",
         f"{RESULTS}/tables/comparison.csv",

@@ -197,3 +197,25 @@ def test_keep_going_failing_runs_do_not_stop_or_corrupt_the_others(tmp_path):
     snakemake("--cores", "2", "--configfile", str(good))
     assert done.read_bytes() == before
     assert (results / "tables/comparison.csv").exists()
+
+
+def test_report_opens_in_a_browser_with_findings_categories_and_figures(study):
+    from browser import ensure_chromium, render
+
+    chromium, why_not = ensure_chromium()
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium is needed for the report test in CI: {why_not}")
+        pytest.skip(why_not)
+    results, _ = study
+    findings = (results / "findings.md").read_text()
+    assert "## Q1." in findings and "## Q4." in findings
+    shot = results / "report.png"
+    page = render(results / "report.html", shot)
+    assert page.console_errors == []
+    assert "Q1. Is multi-task learning beneficial" in page.dom
+    assert 'id="mtrl-findings"' in page.dom
+    for category in ("Findings", "Data", "Learning curves", "Training size", "Sharing", "Comparison"):
+        assert category in page.dom
+    assert "learning_curves.png" in page.dom or "<img" in page.dom
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
