@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mtrl.couplings import AUTO_NAMES
 from mtrl.sharing import all_presets, resolve_mask
 
 
@@ -16,10 +17,32 @@ class ConfigError(ValueError):
     """A configuration value that cannot work, with the key, the value and what is allowed."""
 
 
+def is_auto(config: dict[str, Any]) -> bool:
+    """Whether the couplings are chosen from the data (``couplings: auto``)."""
+    return config["couplings"] == "auto"
+
+
+def coupling_names(config: dict[str, Any]) -> list[str]:
+    """Names of the couplings, in config order (``tight``, ``loose`` when chosen automatically)."""
+    return list(AUTO_NAMES) if is_auto(config) else list(config["couplings"])
+
+
+def configured_couplings(config: dict[str, Any]) -> dict[str, list[str]]:
+    """Coupling name -> tasks as configured, or the candidate pool of each when automatic."""
+    if is_auto(config):
+        pool = [config["target"], *config["auto_couplings"]["candidates"]]
+        return {name: pool for name in AUTO_NAMES}
+    return {name: list(members) for name, members in config["couplings"].items()}
+
+
 def study_tasks(config: dict[str, Any]) -> list[str]:
-    """Every task trained anywhere in the study: the target first, then in order of appearance."""
+    """Every task trained anywhere in the study: the target first, then in order of appearance.
+
+    With ``couplings: auto`` these are the target and every candidate (each gets its single-task
+    baseline, since which ones are chosen is known only once the data are prepared).
+    """
     tasks = [config["target"]]
-    for members in config["couplings"].values():
+    for members in configured_couplings(config).values():
         tasks.extend(t for t in members if t not in tasks)
     return tasks
 
@@ -45,19 +68,30 @@ def training_split_rows(config: dict[str, Any]) -> int | None:
 def check_config(config: dict[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the first key and value that cannot work."""
     target = config["target"]
-    for name, members in config["couplings"].items():
-        if target not in members:
-            raise ConfigError(f"couplings.{name} = {members} does not contain the target task {target!r}")
+    if is_auto(config):
+        auto = config["auto_couplings"]
+        if target in auto["candidates"]:
+            raise ConfigError(
+                f"auto_couplings.candidates: lists the target {target!r}; give only auxiliary tasks"
+            )
+        if 2 * auto["k"] > len(auto["candidates"]):
+            raise ConfigError(
+                f"auto_couplings.k = {auto['k']}: tight and loose take k tasks each, so at least "
+                f"{2 * auto['k']} candidates are needed ({len(auto['candidates'])} given)"
+            )
+    else:
+        for name, members in config["couplings"].items():
+            if target not in members:
+                raise ConfigError(f"couplings.{name} = {members} does not contain the target task {target!r}")
     known = known_tasks(config)
     if known is not None:
         if target not in known:
             raise ConfigError(f"target: unknown task {target!r}; available tasks: {', '.join(known)}")
-        for name, members in config["couplings"].items():
+        for name, members in configured_couplings(config).items():
+            label = "auto_couplings.candidates" if is_auto(config) else f"couplings.{name}"
             for task in members:
                 if task not in known:
-                    raise ConfigError(
-                        f"couplings.{name}: unknown task {task!r}; available tasks: {', '.join(known)}"
-                    )
+                    raise ConfigError(f"{label}: unknown task {task!r}; available tasks: {', '.join(known)}")
     widths = config["model"]["widths"]
     if len(config["model"]["dropout"]) != len(widths):
         raise ConfigError(

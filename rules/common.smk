@@ -7,7 +7,14 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir)))
 
-from mtrl.config import ConfigError, check_config, run_parameters, study_tasks
+from mtrl.config import (
+    ConfigError,
+    check_config,
+    coupling_names,
+    is_auto,
+    run_parameters,
+    study_tasks,
+)
 from mtrl.sharing import all_presets, resolve_mask
 from mtrl.tasks import task_slug
 
@@ -24,6 +31,9 @@ config["findings"].setdefault("alpha", 0.05)
 config["findings"].setdefault("adjustment", "holm")
 FRONT_PAGE = f"{RESULTS}/report_front_page.rst"
 DATA = f"{RESULTS}/data/prepared.h5"
+CHOSEN_COUPLINGS = f"{RESULTS}/tables/couplings.yaml"
+COUPLINGS = coupling_names(config)
+AUTO_COUPLINGS = is_auto(config)
 TASKS = study_tasks(config)
 TASK_OF_SLUG = {task_slug(t): t for t in TASKS}
 N_LAYERS = len(config["model"]["widths"])
@@ -37,7 +47,7 @@ def _alternatives(names):
 
 
 wildcard_constraints:
-    coupling=_alternatives(config["couplings"]),
+    coupling=_alternatives(COUPLINGS),
     sharing=_alternatives(PRESETS),
     task=_alternatives(TASK_OF_SLUG),
     n_train=r"\d+",
@@ -48,7 +58,7 @@ def multitask_runs(filename):
     """One path per (coupling, sharing, size, seed) of the study."""
     return expand(
         f"{MTL_RUN}/{filename}",
-        coupling=list(config["couplings"]),
+        coupling=COUPLINGS,
         sharing=config["sharing"],
         n_train=config["train_sizes"],
         seed=config["seeds"],
@@ -71,7 +81,8 @@ def front_page():
 
 
 def all_outputs():
-    return [
+    chosen = [CHOSEN_COUPLINGS] if AUTO_COUPLINGS else []
+    return chosen + [
         f"{RESULTS}/findings.md",
         f"{RESULTS}/findings.html",
         f"{RESULTS}/tables/runs.csv",
@@ -86,8 +97,8 @@ def all_outputs():
 
 
 def multitask_params(wildcards):
-    """The RunSpec of one multi-task run."""
-    tasks = list(config["couplings"][wildcards.coupling])
+    """The RunSpec of one multi-task run (tasks None: read from the chosen couplings)."""
+    tasks = None if AUTO_COUPLINGS else list(config["couplings"][wildcards.coupling])
     return dict(
         tasks=tasks,
         target=config["target"],
@@ -99,8 +110,16 @@ def multitask_params(wildcards):
         labels=dict(
             kind="multitask", coupling=wildcards.coupling, sharing=wildcards.sharing
         ),
-        **run_parameters(config, tasks),
+        **run_parameters(config, tasks or TASKS),
     )
+
+
+def multitask_inputs(wildcards):
+    """The prepared data, and the chosen couplings when they come from the data."""
+    inputs = {"data": DATA}
+    if AUTO_COUPLINGS:
+        inputs["couplings"] = CHOSEN_COUPLINGS
+    return inputs
 
 
 def single_task_params(wildcards):

@@ -36,3 +36,26 @@ rule task_correlations:
         tasks=TASKS,
     script:
         "../scripts/task_correlations.py"
+
+
+rule choose_couplings:
+    input:
+        table=f"{RESULTS}/tables/task_correlations.csv",
+    output:
+        couplings=report(
+            CHOSEN_COUPLINGS,
+            caption="../report/couplings.rst",
+            category="Data",
+            labels={"table": "chosen couplings"},
+        ),
+    log:
+        f"{RESULTS}/logs/choose_couplings.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/choose_couplings.tsv"
+    conda:
+        "../envs/mtrl.yaml"
+    params:
+        target=config["target"],
+        auto=config.get("auto_couplings", {}),
+    script:
+        "../scripts/choose_couplings.py"

@@ -21,7 +21,7 @@ rule findings:
         "../envs/mtrl.yaml"
     params:
         target=config["target"],
-        couplings=list(config["couplings"]),
+        couplings=COUPLINGS,
         sharing=config["sharing"],
         alpha=config["findings"]["alpha"],
         adjustment=config["findings"]["adjustment"],

@@ -1,6 +1,6 @@
 rule train_multitask:
     input:
-        data=DATA,
+        unpack(multitask_inputs),
     output:
         model=f"{MTL_RUN}/model.keras",
         history=f"{MTL_RUN}/history.csv",

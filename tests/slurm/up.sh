@@ -59,7 +59,7 @@ NODELINE=$(slurmd -C | head -1)                      # NodeName=... CPUs=... Rea
 MEM=$(sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p' <<<"$NODELINE")
 NODELINE=$(sed "s/RealMemory=[0-9]*/RealMemory=$((MEM - 512))/" <<<"$NODELINE")
 if [ "$FAKE_GPUS" -gt 0 ]; then
-  GRESCONF=$'GresTypes=gpu\nAccountingStorageTRES=gres/gpu'
+  GRESCONF="GresTypes=gpu"
   NODELINE="$NODELINE Gres=gpu:$FAKE_GPUS"
   printf 'AutoDetect=off\nNodeName=%s Name=gpu File=/dev/null Count=%s\n' "$HOST" "$FAKE_GPUS" > /etc/slurm/gres.conf.new
 else
@@ -154,15 +154,20 @@ fi
 
 # ---- slurmctld + slurmd --------------------------------------------------------------------
 node_ready() {
-  local state; state=$(sinfo -h -n "$HOST" -o '%t' 2>/dev/null || true)
+  local state; state=$(timeout 5 sinfo -h -n "$HOST" -o '%t' 2>/dev/null || true)
   # a drain left in the saved state by an earlier configuration (e.g. another GRES count) is lifted
   case "$state" in drain*|drng*) scontrol update NodeName="$HOST" State=RESUME 2>/dev/null || true ;; esac
   grep -qE '^(idle|mix|alloc)$' <<<"$state"
 }
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 start_ctld_slurmd() {
   /usr/sbin/slurmctld                                  # daemonizes, drops to SlurmUser
   /usr/sbin/slurmd || return 1                         # daemonizes, stays root
-  for _ in $(seq 100); do node_ready && return 0; sleep 0.2; done
+  for _ in $(seq 100); do
+    node_ready && return 0
+    alive /run/slurmctld.pid && alive /run/slurmd.pid || return 1    # one died: see its log
+    sleep 0.2
+  done
   return 1
 }
 fail() { echo "node not ready: $(sinfo -h -o %t 2>&1)"; tail -n 20 /var/log/slurm/*.log; exit 1; }
