@@ -22,7 +22,13 @@ from mtrl.metrics import baseline_metrics, task_metrics
 from mtrl.runtime import import_keras, set_seed
 from mtrl.tasks import TaskSpec
 
-EVAL_BATCH = 1024  # rows per evaluation batch (validation during training, predictions)
+EVAL_BATCH = 1024  # at most this many rows per evaluation batch (validation, predictions)
+
+
+def eval_batch_size(n_rows: int, limit: int = EVAL_BATCH) -> int:
+    """Rows per evaluation batch: as even as possible, so that padding the last batch wastes little."""
+    n_batches = max(1, -(-n_rows // limit))
+    return max(1, -(-n_rows // n_batches))
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -130,15 +136,20 @@ def _keras_dataset(source: BatchSource, shuffle: bool, seed: int):
 
 
 def predict(
-    model, data: PreparedData, rows: np.ndarray, transform: str, batch_size: int = 2048
+    model, data: PreparedData, rows: np.ndarray, transform: str, batch_size: int | None = None
 ) -> dict[str, np.ndarray]:
-    """Model outputs (inference mode: dropout off) for ``rows``, densified chunk by chunk."""
+    """Model outputs (inference mode: dropout off) for ``rows``, densified chunk by chunk.
+
+    Chunks are padded to one size, so that one compiled function serves them all.
+    """
+    batch_size = batch_size or eval_batch_size(len(rows))
     chunks: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(rows), batch_size):
-        x = densify(data.dataset.features, rows[start : start + batch_size], transform)
+        part = rows[start : start + batch_size]
+        x = densify(data.dataset.features, part, transform, n_rows=batch_size)
         out = model.predict_on_batch(x)
         for slug, value in out.items():
-            chunks.setdefault(slug, []).append(np.asarray(value, dtype=np.float64))
+            chunks.setdefault(slug, []).append(np.asarray(value, dtype=np.float64)[: len(part)])
     return {slug: np.concatenate(parts) for slug, parts in chunks.items()}
 
 
@@ -196,7 +207,11 @@ def train_run(
         features, inputs.train_rows, inputs.train_targets, spec.batch_size, spec.feature_transform
     )
     val_source = BatchSource(
-        features, data.rows("val"), inputs.val_targets, EVAL_BATCH, spec.feature_transform
+        features,
+        data.rows("val"),
+        inputs.val_targets,
+        eval_batch_size(len(data.rows("val"))),
+        spec.feature_transform,
     )
 
     model = build_model(

@@ -1,0 +1,58 @@
+# Fetch the official MSD / musiXmatch / tagtraum files into download.dir (default data/msd), off
+# by default: with download.enabled the study's targets include them and prepare_data waits for
+# the data.msd files that come from there. A file can also be fetched on its own at any time, e.g.
+#   snakemake data/msd/track_metadata.db
+# download_msd fetches one official file (the zip archive itself for the lyrics and genres) with
+# its sha256 sidecar; unpack_msd extracts the file data.msd points at from a downloaded zip. Both
+# run where snakemake runs (localrules), since cluster nodes often have no internet.
+from mtrl.data import download as official_files
+
+try:
+    DOWNLOAD = official_files.settings(config)
+except ValueError as err:
+    raise WorkflowError(f"invalid configuration: {err}") from None
+
+
+localrules:
+    download_msd,
+    unpack_msd,
+
+
+rule download_msd:
+    output:
+        file=f"{DOWNLOAD.dir}/{{file}}",
+        sha256=f"{DOWNLOAD.dir}/{{file}}.sha256",
+    log:
+        f"{RESULTS}/logs/download_msd/{{file}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/download_msd/{{file}}.tsv"
+    wildcard_constraints:
+        file=_alternatives(official_files.REGISTRY),
+    conda:
+        "../envs/mtrl.yaml"
+    params:
+        url=lambda wildcards: official_files.REGISTRY[wildcards.file].url,
+        kind=lambda wildcards: official_files.REGISTRY[wildcards.file].kind,
+        sha256=lambda wildcards: DOWNLOAD.sha256.get(wildcards.file),
+        timeout=DOWNLOAD.timeout,
+    script:
+        "../scripts/download_msd.py"
+
+
+rule unpack_msd:
+    input:
+        archive=lambda wildcards: f"{DOWNLOAD.dir}/{official_files.ARCHIVES[wildcards.unpacked].name}",
+    output:
+        file=f"{DOWNLOAD.dir}/{{unpacked}}",
+    log:
+        f"{RESULTS}/logs/unpack_msd/{{unpacked}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/unpack_msd/{{unpacked}}.tsv"
+    wildcard_constraints:
+        unpacked=_alternatives(official_files.ARCHIVES),
+    conda:
+        "../envs/mtrl.yaml"
+    params:
+        content=lambda wildcards: official_files.ARCHIVES[wildcards.unpacked].content,
+    script:
+        "../scripts/download_msd.py"
