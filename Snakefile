@@ -23,6 +23,7 @@ include: "rules/common.smk"
 report: front_page()
 
 
+include: "rules/download.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/aggregate.smk"

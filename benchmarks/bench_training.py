@@ -143,7 +143,9 @@ def main() -> None:
         from mtrl.sharing import BUILTIN_PRESETS
 
         mask = BUILTIN_PRESETS[sharing]
-        flops_per_row[sharing] = sum(2 * k * n * (1 if shared else 3) for (k, n), shared in zip(layers, mask, strict=False))
+        flops_per_row[sharing] = sum(
+            2 * k * n * (1 if shared else 3) for (k, n), shared in zip(layers, mask, strict=False)
+        )
     table = {}
     reference = (
         {s: statistics.median(samples[f"tensorflow/{s}"]) for s in ("low", "high")}

@@ -15,6 +15,7 @@ from mtrl.config import (
     run_parameters,
     study_tasks,
 )
+from mtrl.data import download as official_files
 from mtrl.sharing import all_presets, resolve_mask
 from mtrl.tasks import task_slug
 
@@ -82,6 +83,7 @@ def front_page():
 
 def all_outputs():
     chosen = [CHOSEN_COUPLINGS] if AUTO_COUPLINGS else []
+    chosen += official_files.targets(config)  # downloads, if download.enabled
     return chosen + [
         f"{RESULTS}/findings.md",
         f"{RESULTS}/findings.html",

@@ -1,4 +1,6 @@
 rule prepare_data:
+    input:
+        downloads=official_files.study_inputs(config),
     output:
         data=DATA,
     log:

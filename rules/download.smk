@@ -4,7 +4,9 @@
 #   snakemake data/msd/track_metadata.db
 # download_msd fetches one official file (the zip archive itself for the lyrics and genres) with
 # its sha256 sidecar; unpack_msd extracts the file data.msd points at from a downloaded zip. Both
-# run where snakemake runs (localrules), since cluster nodes often have no internet.
+# run where snakemake runs (localrules), since cluster nodes often have no internet. The script
+# reads download.sha256 and download.timeout_s from the config, not from params, so that pinning a
+# checksum after the first download does not fetch the file again (nor rerun the study).
 from mtrl.data import download as official_files
 
 try:
@@ -31,10 +33,8 @@ rule download_msd:
     conda:
         "../envs/mtrl.yaml"
     params:
-        url=lambda wildcards: official_files.REGISTRY[wildcards.file].url,
+        url=lambda wildcards: DOWNLOAD.url(wildcards.file),
         kind=lambda wildcards: official_files.REGISTRY[wildcards.file].kind,
-        sha256=lambda wildcards: DOWNLOAD.sha256.get(wildcards.file),
-        timeout=DOWNLOAD.timeout,
     script:
         "../scripts/download_msd.py"
 

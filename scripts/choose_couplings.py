@@ -4,14 +4,14 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
-import logging  # noqa: E402
+import logging
 
-import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
+import pandas as pd
+import yaml
 
-from mtrl.couplings import choose_couplings  # noqa: E402
-from mtrl.io import atomic_path  # noqa: E402
-from mtrl.logs import logged_to  # noqa: E402
+from mtrl.couplings import choose_couplings
+from mtrl.io import atomic_path
+from mtrl.logs import logged_to
 
 with logged_to(snakemake.log[0]):
     auto = snakemake.params.auto

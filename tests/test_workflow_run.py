@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pandas as pd
@@ -219,3 +220,26 @@ def test_report_opens_in_a_browser_with_findings_categories_and_figures(study):
         assert category in page.dom
     assert "learning_curves.png" in page.dom or "<img" in page.dom
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_cli_reproduces_a_runs_test_metrics(study):
+    results, _ = study
+    run = results / "runs/tight/low/n120/seed2"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mtrl.evaluate", str(run / "model.keras"), str(results / "data/prepared.h5"),
+         "--json"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    printed = json.loads(proc.stdout)
+    saved = json.loads((run / "metrics.json").read_text())["metrics"]["test"]
+    assert set(printed) == {"t_target", "t_close1", "t_close2"}
+    for task, result in printed.items():
+        assert result["n"] == saved[task]["n"]
+        for metric, value in result["model"].items():
+            assert value == pytest.approx(saved[task]["model"][metric], rel=1e-5, abs=1e-6), (task, metric)
+    table = subprocess.run(
+        [sys.executable, "-m", "mtrl.evaluate", str(run / "model.keras"), str(results / "data/prepared.h5")],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert "t_close2" in table.stdout and "rmse" in table.stdout

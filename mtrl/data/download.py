@@ -6,8 +6,9 @@ into place only after every check passed: the byte count (the server's Content-L
 given, the expected size), the sha256 (when pinned) and the file's content kind (an HTML error page
 served with status 200 is caught). The computed sha256 is always logged and written to a
 ``<file>.sha256`` sidecar in ``sha256sum`` format, so that a later run can pin it
-(``download.sha256: {<name>: <hex>}`` in the config). :func:`unpack` checks a zip archive
-(``ZipFile.testzip``) and extracts members the same way. Every failure raises
+(``download.sha256: {<name>: <hex>}`` in the config). ``download.mirror`` (a URL folder holding
+the files under their official names) replaces the official addresses. :func:`unpack` checks a
+zip archive (``ZipFile.testzip``) and extracts members the same way. Every failure raises
 :class:`DownloadError` naming the URL or file and what was expected; nothing half-written is left
 at a destination.
 
@@ -279,7 +280,9 @@ def download(
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as err:
-        raise DownloadError(f"{url}: HTTP error {err.code} ({err.reason}); expected 200 with the file") from None
+        raise DownloadError(
+            f"{url}: HTTP error {err.code} ({err.reason}); expected 200 with the file"
+        ) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as err:
         reason = getattr(err, "reason", None) or err
         raise DownloadError(f"{url}: cannot download ({reason})") from None
@@ -288,7 +291,9 @@ def download(
             log.info("%s: redirected to %s", url, response.geturl())
         encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
-            raise DownloadError(f"{url}: the server sent Content-Encoding {encoding!r}; expected the plain file")
+            raise DownloadError(
+                f"{url}: the server sent Content-Encoding {encoding!r}; expected the plain file"
+            )
         length = _content_length(response, url)
         if length is not None and expected_size is not None and length != expected_size:
             raise DownloadError(
@@ -315,7 +320,7 @@ def download(
         tmp.write_text(f"{digest}  {dest.name}\n")
     if sha256 is None:
         log.info(
-            "%s: %d bytes, sha256 %s (not pinned: set download.sha256 '%s: %s' to pin it)",
+            "%s: %d bytes, sha256 %s (not pinned; to pin it, add '%s: %s' under download.sha256)",
             dest, received, digest, dest.name, digest,
         )  # fmt: skip
     else:
@@ -358,7 +363,9 @@ def _stream(response, tmp: Path, url: str, total: int | None, every_mb: float) -
             f"{url}: short download: the connection closed after {received:,} bytes{expected}; try again"
         ) from None
     except (OSError, http.client.HTTPException) as err:
-        raise DownloadError(f"{url}: download failed after {received:,} bytes ({err or type(err).__name__})") from None
+        raise DownloadError(
+            f"{url}: download failed after {received:,} bytes ({err or type(err).__name__})"
+        ) from None
     _log_progress(url, received, total, time.monotonic() - start)
     return digest.hexdigest(), received
 
@@ -395,12 +402,16 @@ def unpack(
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError, ValueError) as err:
-        raise DownloadError(f"{archive}: not a valid zip archive ({err}); delete it and download it again") from None
+        raise DownloadError(
+            f"{archive}: not a valid zip archive ({err}); delete it and download it again"
+        ) from None
     with zf:
         try:
             bad = zf.testzip()
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
-            raise DownloadError(f"{archive}: corrupt zip archive ({err}); delete it and download it again") from None
+            raise DownloadError(
+                f"{archive}: corrupt zip archive ({err}); delete it and download it again"
+            ) from None
         if bad is not None:
             raise DownloadError(
                 f"{archive}: corrupt zip archive: member {bad!r} fails its CRC check; delete it and "
@@ -410,7 +421,9 @@ def unpack(
         chosen = files if members is None else [_member(archive, files, m) for m in members]
         targets = [dest_dir / _base_name(archive, info) for info in chosen]
         if len(set(targets)) < len(targets):
-            raise DownloadError(f"{archive}: several members share a base name; cannot extract them side by side")
+            raise DownloadError(
+                f"{archive}: several members share a base name; cannot extract them side by side"
+            )
         with contextlib.ExitStack() as stack:
             for info, target in zip(chosen, targets, strict=True):
                 tmp = stack.enter_context(atomic_path(target))
@@ -458,12 +471,19 @@ class Settings:
     files: tuple[str, ...]
     sha256: dict[str, str]
     timeout: float
+    mirror: str | None = None
+
+    def url(self, name: str) -> str:
+        """Where to fetch ``name``: its official address, or ``<mirror>/<name>``."""
+        if self.mirror:
+            return f"{self.mirror.rstrip('/')}/{name}"
+        return REGISTRY[name].url
 
 
 def settings(config: Mapping[str, Any]) -> Settings:
     """Read ``config["download"]`` (every key optional); raise ValueError naming a bad value."""
     section = config.get("download") or {}
-    unknown = sorted(set(section) - {"enabled", "dir", "files", "sha256", "timeout_s"})
+    unknown = sorted(set(section) - {"enabled", "dir", "files", "sha256", "timeout_s", "mirror"})
     if unknown:
         raise ValueError(f"download: unknown key(s) {', '.join(unknown)}")
     names = list(REGISTRY)
@@ -484,6 +504,7 @@ def settings(config: Mapping[str, Any]) -> Settings:
         files=tuple(dict.fromkeys(files)),
         sha256=pins,
         timeout=float(section.get("timeout_s", DEFAULT_TIMEOUT_S)),
+        mirror=section.get("mirror") or None,
     )
 
 

@@ -26,4 +26,10 @@ if [ -S /run/mysqld/mysqld.sock ] && command -v mysqladmin >/dev/null; then
   mysqladmin shutdown 2>/dev/null || true      # mysqld_safe exits after a clean shutdown
 fi
 stop_pidfile /run/munge/munged.pid
+# Set the test cluster's slurm.conf aside (up.sh writes it again). With a slurm.conf that names a
+# controller that is not running, every Slurm client command waits ~9 s before it fails, and so does
+# every snakemake start: the slurm executor plugin runs `scontrol show config` when it loads.
+if [ -f /etc/slurm/slurm.conf ] && head -n 1 /etc/slurm/slurm.conf | grep -qF "# Written by tests/slurm/up.sh"; then
+  mv -f /etc/slurm/slurm.conf /etc/slurm/slurm.conf.tests-slurm-down
+fi
 echo "slurm down"

@@ -39,6 +39,14 @@ if [ -n "$missing" ]; then
   ts "installed: $(echo $missing)"
 fi
 
+MARK="# Written by tests/slurm/up.sh"
+CONF=/etc/slurm/slurm.conf
+# Never clobber the configuration of a real Slurm installation: only a config written by this script
+# (live, or set aside by down.sh) is replaced.
+if [ -e "$CONF" ] && ! head -n 1 "$CONF" | grep -qF "$MARK"; then
+  echo "$CONF exists and was not written by tests/slurm/up.sh: refusing to replace it" >&2; exit 4
+fi
+
 "$HERE/down.sh" >/dev/null     # stop anything a previous run left, by pidfile
 
 HOST=$(hostname -s)
@@ -73,14 +81,17 @@ fi
 write_conf() {   # $1 = cgroup | linuxproc
   if [ "$1" = cgroup ]; then
     PT='ProctrackType=proctrack/cgroup'; TP='TaskPlugin=task/cgroup,task/affinity'
+    GATHER='JobAcctGatherFrequency=30'   # --mem is enforced by the memory cgroup (ConstrainRAMSpace)
     printf 'CgroupPlugin=autodetect\nConstrainCores=yes\nConstrainRAMSpace=yes\nConstrainSwapSpace=no\n' \
       > /etc/slurm/cgroup.conf
   else
     PT='ProctrackType=proctrack/linuxproc'; TP='TaskPlugin=task/affinity'
+    # no cgroups: enforce --mem by polling (kills a step above its memory within ~1 s)
+    GATHER=$'JobAcctGatherFrequency=task=1\nJobAcctGatherParams=OverMemoryKill'
     rm -f /etc/slurm/cgroup.conf
   fi
-  cat > /etc/slurm/slurm.conf <<CONF
-# Written by tests/slurm/up.sh: a one-node test cluster on localhost.
+  cat > "$CONF" <<CONF
+${MARK}: a one-node test cluster on localhost (down.sh sets it aside).
 ClusterName=localcluster
 SlurmctldHost=${HOST}(127.0.0.1)
 SlurmUser=slurm
@@ -102,7 +113,7 @@ SelectTypeParameters=CR_Core_Memory
 # jobs without --mem get 1000 MB per CPU, instead of the whole node
 DefMemPerCPU=1000
 JobAcctGatherType=jobacct_gather/linux
-JobAcctGatherFrequency=30
+${GATHER}
 ${ACCTCONF}
 JobCompType=jobcomp/none
 # Keep finished jobs in slurmctld (squeue/scontrol) for 10 min. The snakemake slurm plugin only
