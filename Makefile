@@ -23,7 +23,12 @@ run: setup
 	$(SNAKEMAKE) --configfile $(CONFIG)
 	$(SNAKEMAKE) --configfile $(CONFIG) --report $(RESULTS)/report.html
 
+# Rebuild tables, figures, findings and the report from the runs that exist: never retrains.
+REPORT_RULES := collect_runs summarise compare findings plot_learning_curves plot_training_size \
+	plot_gain_heatmap plot_task_correlations
 report: setup
+	$(SNAKEMAKE) --configfile $(CONFIG) --rerun-triggers mtime --forcerun $(REPORT_RULES) \
+		--allowed-rules $(REPORT_RULES) task_correlations choose_couplings
 	$(SNAKEMAKE) --configfile $(CONFIG) --report $(RESULTS)/report.html
 
 test: setup

@@ -531,7 +531,30 @@ def _setting(row) -> str:
     return _cell(row)
 
 
+def _unadjusted_note(cells: pd.DataFrame, metric: str, method: str) -> str:
+    """The cells whose own 95% interval excludes zero but that the adjusted test does not support."""
+    undecided = cells[cells["direction"] == "none"]
+    excludes = undecided[(undecided["gain_ci_low"] > 0) | (undecided["gain_ci_high"] < 0)]
+    if excludes.empty:
+        return ""
+    n = len(cells)
+    lines = [
+        f"\nBefore adjustment, the 95% interval of the gain excludes zero in {len(excludes)} more of "
+        f"{n} cells; each is one test among {n}, and after the {method_name(method)} adjustment none of "
+        "them is a detectable difference, so read them as suggestive only:"
+    ]
+    for _, r in excludes.iterrows():
+        word = "gain" if r["gain_ci_low"] > 0 else "loss"
+        lines.append(f"- {_cell(r)}: unadjusted {word}: {_gain_clause(r, metric)}.")
+    return "\n".join(lines)
+
+
 def _comparison_section(cells: pd.DataFrame, metric: str, alpha: float, method: str) -> str:
+    note = _unadjusted_note(cells, metric, method)
+    return _adjusted_comparison(cells, metric, alpha, method) + ("\n" + note if note else "")
+
+
+def _adjusted_comparison(cells: pd.DataFrame, metric: str, alpha: float, method: str) -> str:
     gains, losses = cells[cells["direction"] == "gain"], cells[cells["direction"] == "loss"]
     n = len(cells)
     intro = (

@@ -11,6 +11,7 @@ _STYLE = """<style>
 .mtrl-findings table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 .mtrl-findings th, .mtrl-findings td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; }
 .mtrl-findings code { background: #f4f4f4; padding: 0 3px; }
+.mtrl-findings code::before, .mtrl-findings code::after { content: none; }
 </style>"""
 
 

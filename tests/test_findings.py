@@ -401,3 +401,14 @@ def test_auxiliary_section_only_when_asked():
     assert "At the smallest target size n = 100: no detectable difference with 3 seeds" in text
     text = write_findings(*tables(ALL_GAIN), TARGET, auxiliary_all_labels=True)
     assert "At the smallest target size n = 100, 2 of 2 settings show a detectable multi-task gain" in text
+
+
+def test_intervals_excluding_zero_without_adjusted_support_are_named_as_suggestive():
+    text = write_findings(*tables(NO_GAIN), TARGET)
+    assert "no detectable difference with 3 seeds" in text
+    # gains 0.04, 0.06, 0.08 in every cell: each interval excludes zero (p = 0.035) but not after Holm
+    assert "Before adjustment, the 95% interval of the gain excludes zero in 4 more of 4 cells" in text
+    assert "unadjusted gain: gain 0.06 (95% CI" in text
+    assert "read them as suggestive only" in text
+    all_gain = write_findings(*tables(ALL_GAIN), TARGET)
+    assert "Before adjustment" not in all_gain
