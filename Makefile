@@ -9,7 +9,7 @@ CONFIG ?= config.yaml
 RESULTS ?= results
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run report test lint format bench clean
+.PHONY: setup run report test test-slurm lint format bench clean
 
 setup: $(STAMP)
 
@@ -31,8 +31,14 @@ report: setup
 		--allowed-rules $(REPORT_RULES) task_correlations choose_couplings
 	$(SNAKEMAKE) --configfile $(CONFIG) --report $(RESULTS)/report.html
 
+# The slurm tests bring up a one-node Slurm on localhost (root + apt-get; they skip otherwise,
+# and fail instead under CI=true or MTRL_REQUIRE_SLURM=1).
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slurm"
+	$(BIN)/pytest -m slurm -rs
+
+test-slurm: setup
+	$(BIN)/pytest -m slurm -rA
 
 lint: setup
 	$(BIN)/ruff check .

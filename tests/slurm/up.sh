@@ -10,11 +10,13 @@
 #   SLURM_ACCOUNTING=dbd           : MariaDB + slurmdbd; sacct/sacctmgr work (slower to start).
 #   SLURM_PROCTRACK=auto (default) : cgroup (enforces --mem) if slurmd starts with it, else linuxproc.
 #   SLURM_PROCTRACK=cgroup|linuxproc: force one.
-#   SLURM_FAKE_GPUS=N (default 1)  : advertise N "gpu" GRES on the node (no device behind them), so
+#   SLURM_FAKE_GPUS=1 (default)    : advertise one "gpu" GRES on the node (/dev/null behind it), so
 #                                    that jobs asking for --gpus=1 (profiles/slurm-gpu) are accepted
-#                                    and scheduled; 0 to advertise none.
+#                                    and scheduled (they compute on the CPU); 0 to advertise none.
 # Always (re)starts the daemons so that a changed slurm.conf takes effect. Prints one line per step
 # with the seconds since start; the last line is `slurm up: ...` with proctrack/accounting in use.
+# Exit status: 0 up; 2 not root; 3 packages missing and no apt-get; 4 /etc/slurm/slurm.conf belongs
+# to another Slurm installation (left alone); 5 apt-get failed; 1 the daemons did not come up.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -32,10 +34,11 @@ missing=$(for p in $PKGS; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
 done)
 if [ -n "$missing" ]; then
-  command -v apt-get >/dev/null || { echo "missing packages ($missing) and no apt-get" >&2; exit 3; }
-  apt-get update -qq
+  command -v apt-get >/dev/null || { echo "missing packages ($(echo $missing)) and no apt-get" >&2; exit 3; }
   # shellcheck disable=SC2086
-  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null; }; then
+    echo "could not install $(echo $missing) with apt-get" >&2; exit 5
+  fi
   ts "installed: $(echo $missing)"
 fi
 
@@ -66,10 +69,11 @@ mkdir -p /etc/slurm
 NODELINE=$(slurmd -C | head -1)                      # NodeName=... CPUs=... RealMemory=...
 MEM=$(sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p' <<<"$NODELINE")
 NODELINE=$(sed "s/RealMemory=[0-9]*/RealMemory=$((MEM - 512))/" <<<"$NODELINE")
-if [ "$FAKE_GPUS" -gt 0 ]; then
+if [ "$FAKE_GPUS" != 0 ]; then
+  FAKE_GPUS=1
   GRESCONF="GresTypes=gpu"
-  NODELINE="$NODELINE Gres=gpu:$FAKE_GPUS"
-  printf 'AutoDetect=off\nNodeName=%s Name=gpu File=/dev/null Count=%s\n' "$HOST" "$FAKE_GPUS" > /etc/slurm/gres.conf.new
+  NODELINE="$NODELINE Gres=gpu:1"
+  printf 'AutoDetect=off\nNodeName=%s Name=gpu File=/dev/null Count=1\n' "$HOST" > /etc/slurm/gres.conf.new
 else
   GRESCONF=""
 fi
@@ -133,6 +137,7 @@ install -d -o slurm -g slurm -m 0755 /var/spool/slurmctld /var/log/slurm
 install -d -m 0755 /var/spool/slurmd
 if [ "$PROCTRACK" = auto ]; then PT_TRY=cgroup; else PT_TRY=$PROCTRACK; fi
 write_conf "$PT_TRY"
+rm -f /etc/slurm/slurm.conf.tests-slurm-down      # the copy down.sh set aside
 
 # ---- accounting database (optional) ------------------------------------------------------
 if [ "$ACCT" = dbd ]; then
