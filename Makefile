@@ -6,7 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SNAKEMAKE := $(BIN)/snakemake
 CONFIG ?= config.yaml
-RESULTS ?= results
+# the config's output root (results: ...), for the report's path
+RESULTS ?= $(or $(shell sed -n 's/^results:[[:space:]]*\([^[:space:]#]*\).*/\1/p' $(CONFIG)),results)
 STAMP := $(VENV)/.installed
 
 .PHONY: setup run report test test-slurm lint format bench clean

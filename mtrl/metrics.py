@@ -60,7 +60,8 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]
     present = np.unique(y)
     recalls = [np.mean(pred[y == c] == c) for c in present]
     f1s = []
-    for c in range(n_classes) if n_classes > 2 else [1]:
+    # macro F1 over the classes that occur in the labels or the predictions (as scikit-learn does)
+    for c in np.union1d(present, np.unique(pred)) if n_classes > 2 else [1]:
         tp = np.sum((pred == c) & (y == c))
         fp = np.sum((pred == c) & (y != c))
         fn = np.sum((pred != c) & (y == c))

@@ -53,11 +53,9 @@ def configure(backend: str, threads: int | None = None) -> None:
         os.environ["TF_NUM_INTRAOP_THREADS"] = n
         os.environ["TF_NUM_INTEROP_THREADS"] = "1"
         flags = os.environ.get("XLA_FLAGS", "")
-        if "intra_op_parallelism_threads" not in flags:
-            os.environ["XLA_FLAGS"] = (
-                f"{flags} --xla_cpu_multi_thread_eigen={'true' if int(threads) > 1 else 'false'} "
-                f"intra_op_parallelism_threads={n}"
-            ).strip()
+        if int(threads) == 1 and "xla_cpu_multi_thread_eigen" not in flags:
+            # XLA has no thread-count flag on CPU; one thread is its single-threaded Eigen mode
+            os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
 
 
 def set_seed(seed: int, backend: str) -> None:

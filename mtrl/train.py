@@ -69,6 +69,7 @@ class RunInputs:
     val_targets: dict[str, TaskTargets]
     scaling: dict[str, tuple[float, float]]
     n_labelled: dict[str, dict[str, int]]
+    train_labels: dict[str, np.ndarray]  # per task name, original units, NaN where not trained on
 
 
 def prepare_run_inputs(data: PreparedData, spec: RunSpec) -> RunInputs:
@@ -81,11 +82,13 @@ def prepare_run_inputs(data: PreparedData, spec: RunSpec) -> RunInputs:
     scaling: dict[str, tuple[float, float]] = {}
     train_targets, val_targets = {}, {}
     n_labelled: dict[str, dict[str, int]] = {}
+    train_labels: dict[str, np.ndarray] = {}
     val_rows = data.rows("val")
     for task in tasks:
         y_train = data.labels(task.name, rows).copy()
         if task.name == spec.target:
             y_train[~target_keep] = np.nan
+        train_labels[task.name] = y_train
         y_val = data.labels(task.name, val_rows)
         labelled = y_train[~np.isnan(y_train)]
         if len(labelled) == 0:
@@ -100,7 +103,7 @@ def prepare_run_inputs(data: PreparedData, spec: RunSpec) -> RunInputs:
             "val": int(np.count_nonzero(~np.isnan(y_val))),
             "test": int(np.count_nonzero(~np.isnan(data.labels(task.name, data.rows("test"))))),
         }
-    return RunInputs(tasks, rows, train_targets, val_targets, scaling, n_labelled)
+    return RunInputs(tasks, rows, train_targets, val_targets, scaling, n_labelled, train_labels)
 
 
 def _targets(task: TaskSpec, y: np.ndarray, scaling: tuple[float, float] | None) -> TaskTargets:
@@ -158,14 +161,16 @@ def evaluate_model(
     data: PreparedData,
     tasks: Sequence[TaskSpec],
     transform: str,
-    train_rows: np.ndarray | None = None,
+    train_labels: Mapping[str, np.ndarray] | None = None,
     splits: Sequence[str] = ("val", "test"),
 ) -> dict[str, dict[str, Any]]:
     """Per split and task: the model's metrics, the trivial baseline's and the labelled count.
 
-    The baseline is fitted on ``train_rows`` (the run's training subset; all training rows if None).
+    The baseline is fitted on ``train_labels`` (per task: the labels the run trained on; by default
+    every label of the training split).
     """
-    train_rows = data.rows("train") if train_rows is None else train_rows
+    if train_labels is None:
+        train_labels = {t.name: data.labels(t.name, data.rows("train")) for t in tasks}
     result: dict[str, dict[str, Any]] = {}
     for split in splits:
         rows = data.rows(split)
@@ -176,7 +181,7 @@ def evaluate_model(
             result[split][task.name] = {
                 "n": int(np.count_nonzero(~np.isnan(y))),
                 "model": task_metrics(task, y, outputs[task.slug]),
-                "baseline": baseline_metrics(task, data.labels(task.name, train_rows), y),
+                "baseline": baseline_metrics(task, train_labels[task.name], y),
             }
     return result
 
@@ -242,7 +247,7 @@ def train_run(
     best_epoch = int(np.argmin(history.history[monitor])) + 1
 
     saved = with_original_units(model, inputs.tasks, inputs.scaling)
-    metrics = evaluate_model(saved, data, inputs.tasks, spec.feature_transform, inputs.train_rows)
+    metrics = evaluate_model(saved, data, inputs.tasks, spec.feature_transform, inputs.train_labels)
 
     _write_history(history.history, history_path)
     with atomic_path(model_path, suffix=".keras") as tmp:

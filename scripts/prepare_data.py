@@ -12,6 +12,8 @@ with logged_to(snakemake.log[0]):
         data_config=snakemake.params.data,
         tasks=snakemake.params.tasks,
         target=snakemake.params.target,
-        train_sizes=snakemake.params.train_sizes,
+        # checked here, but not a tracked param: adding a size must not rebuild the data (and rerun
+        # every training run)
+        train_sizes=snakemake.config["train_sizes"],
         output=snakemake.output.data,
     )

@@ -67,3 +67,10 @@ def test_mean_baseline_has_zero_r2_on_the_training_mean():
     got = baseline_metrics(task, y, y)
     assert got["r2"] == pytest.approx(0.0)
     assert got["rmse"] == pytest.approx(np.std(y))
+
+
+def test_multiclass_f1_averages_over_classes_that_occur():
+    y = np.array([0, 0, 1, 1])
+    proba = np.eye(3)[y] * 0.9 + 0.05
+    got = classification_metrics(y, proba)
+    assert got["f1"] == pytest.approx(skm.f1_score(y, proba.argmax(axis=1), average="macro")) == 1.0

@@ -25,14 +25,6 @@ NAN = np.nan
 
 
 @pytest.fixture
-def msd_sample() -> Path:
-    path = Path(__file__).resolve().parents[2] / "shared/data/msd-sample"
-    if not path.is_dir():
-        pytest.skip(f"the real MSD sample is not available at {path}")
-    return path
-
-
-@pytest.fixture
 def world(tmp_path: Path) -> dict:
     """Six lyric tracks T1..T6 and every label source, in the official formats.
 

@@ -155,14 +155,6 @@ META_ROWS = [
 ]
 
 
-@pytest.fixture
-def msd_sample() -> Path:
-    path = Path(__file__).resolve().parents[2] / "shared/data/msd-sample"
-    if not path.is_dir():
-        pytest.skip(f"the real MSD sample is not available at {path}")
-    return path
-
-
 # --- per-track HDF5 files -------------------------------------------------------------------------
 
 

@@ -16,14 +16,6 @@ VOCAB = ["i", "the", "you", "to", "qué"]
 HEADER = "# TRAINING SET\n# MusiXmatch dataset, the official lyrics dataset\n"
 
 
-@pytest.fixture
-def msd_sample() -> Path:
-    path = Path(__file__).resolve().parents[2] / "shared/data/msd-sample"
-    if not path.is_dir():
-        pytest.skip(f"the real MSD sample is not available at {path}")
-    return path
-
-
 def write(path: Path, lines: list[str], vocab: list[str] = VOCAB, header: str = HEADER) -> Path:
     path.write_text(header + "%" + ",".join(vocab) + "\n" + "".join(line + "\n" for line in lines), "utf-8")
     return path

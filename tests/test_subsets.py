@@ -71,5 +71,7 @@ def test_a_run_with_auxiliary_labels_keeps_the_target_count(sparse_labels, tmp_p
     assert inputs.n_labelled["t"]["train"] == 30
     assert inputs.n_labelled["a"]["train"] == len(sparse_labels.rows("train"))
     assert inputs.train_targets["t"].mask.sum() == 30
+    # the target's trivial baseline is fitted on the same 30 labels, not on every labelled row
+    assert np.count_nonzero(~np.isnan(inputs.train_labels["t"])) == 30
     plain = prepare_run_inputs(sparse_labels, RunSpec(**{**spec.__dict__, "auxiliary_use_all_labels": False}))
     assert plain.n_labelled["a"]["train"] == 30
