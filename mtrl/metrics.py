@@ -9,7 +9,6 @@ training mean.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 from mtrl.tasks import TaskSpec
 
@@ -42,12 +41,25 @@ def roc_auc(y: np.ndarray, proba: np.ndarray) -> float:
     return float(np.mean([_binary_auc(y == c, proba[:, c]) for c in classes]))
 
 
+def _average_ranks(x: np.ndarray) -> np.ndarray:
+    """1-based ranks with ties given their average rank (``scipy.stats.rankdata``, without its
+    0.6 s import in every training job)."""
+    order = np.argsort(x, kind="mergesort")
+    sorted_x = x[order]
+    starts = np.flatnonzero(np.r_[True, sorted_x[1:] != sorted_x[:-1]])
+    ends = np.r_[starts[1:], len(x)]
+    average = (starts + ends + 1) / 2.0  # mean of the 1-based ranks starts+1 .. ends
+    ranks = np.empty(len(x))
+    ranks[order] = np.repeat(average, ends - starts)
+    return ranks
+
+
 def _binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
     n_pos = int(positive.sum())
     n_neg = len(positive) - n_pos
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    ranks = rankdata(score)
+    ranks = _average_ranks(np.asarray(score, dtype=np.float64))
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 

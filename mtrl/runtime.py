@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -26,7 +27,6 @@ def configure(backend: str, threads: int | None = None) -> None:
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
-    import sys
 
     if "keras" in sys.modules:
         import keras
@@ -39,6 +39,9 @@ def configure(backend: str, threads: int | None = None) -> None:
         return
     os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Keras imports scikit-learn (1.2 s with SciPy's stats) for its optional sklearn wrappers
+    # whenever it is installed; a training job never uses them, so hide it from this process.
+    sys.modules.setdefault("sklearn", None)  # type: ignore[arg-type]
     if backend == "jax":
         # XLA compilation is most of a small run's cost; every run of a study compiles the same
         # few functions, so keep them in a persistent cache shared by all runs (and processes).

@@ -74,3 +74,10 @@ def test_multiclass_f1_averages_over_classes_that_occur():
     proba = np.eye(3)[y] * 0.9 + 0.05
     got = classification_metrics(y, proba)
     assert got["f1"] == pytest.approx(skm.f1_score(y, proba.argmax(axis=1), average="macro")) == 1.0
+
+
+def test_auc_with_ties_matches_scikit_learn():
+    y = np.array([0, 1, 0, 1, 1, 0, 1, 0])
+    p = np.array([0.5, 0.5, 0.2, 0.9, 0.5, 0.2, 0.9, 0.1])
+    got = classification_metrics(y, np.stack([1 - p, p], axis=1))
+    assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p))
