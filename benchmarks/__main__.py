@@ -8,4 +8,4 @@ HERE = Path(__file__).resolve().parent
 
 for script in ("bench_prepare.py", "bench_training.py"):
     print(f"== {script}", flush=True)
-    subprocess.run([sys.executable, str(HERE / script), *sys.argv[1:2]], check=True)
+    subprocess.run([sys.executable, str(HERE / script)], check=True)
