@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # a training job's client reads couplings without paying pandas's import
+    import pandas as pd
 
 AUTO_NAMES = ("tight", "loose")
 

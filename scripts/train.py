@@ -1,24 +1,28 @@
-"""Snakemake script of rules train_multitask and train_single_task: one training run."""
+"""Snakemake script of rules train_multitask and train_single_task: one training run.
+
+The run goes to a warm worker (a process of this machine that has imported Keras already; see
+mtrl/worker.py), which forks a fresh process for it; inside a Slurm job, or with MTRL_WORKER=off,
+it runs in this process.
+"""
 
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
-from mtrl.runtime import configure
+from mtrl.couplings import run_tasks
+from mtrl.worker import run
 
-configure(snakemake.params.backend, threads=snakemake.threads)
-
-from mtrl.logs import logged_to
-
-with logged_to(snakemake.log[0]):
-    from mtrl.couplings import run_tasks
-    from mtrl.train import RunSpec, train_run
-
-    train_run(
-        data_path=snakemake.input.data,
-        spec=RunSpec(**run_tasks(snakemake.params.run, snakemake.input.get("couplings"))),
-        model_path=snakemake.output.model,
-        history_path=snakemake.output.history,
-        metrics_path=snakemake.output.metrics,
-        backend=snakemake.params.backend,
-    )
+run(
+    "mtrl.train:train_run_json",
+    {
+        "data_path": snakemake.input.data,
+        "spec": run_tasks(snakemake.params.run, snakemake.input.get("couplings")),
+        "model_path": snakemake.output.model,
+        "history_path": snakemake.output.history,
+        "metrics_path": snakemake.output.metrics,
+        "backend": snakemake.params.backend,
+    },
+    log=snakemake.log[0],
+    backend=snakemake.params.backend,
+    threads=snakemake.threads,
+)
