@@ -33,62 +33,85 @@ _CHILD = r"""
 import json, os, resource, sys, time
 t0 = time.perf_counter()
 from mtrl.runtime import configure
-backend, sharing, rows, epochs, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+backend, precision, sharing = sys.argv[1], sys.argv[2], sys.argv[3]
+loop = backend == "loop"  # the hand-written PyTorch loop (reference, not a Keras path)
+backend = "torch" if loop else backend
+rows, epochs, threads = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 configure(backend, threads=threads)
 from mtrl.runtime import import_keras, set_seed
 keras = import_keras(backend)
 t_import = time.perf_counter() - t0
 import numpy as np
 from mtrl.data.batches import BatchSource, TaskTargets
-from mtrl.data.synthetic import generate
-from mtrl.model import build_model, compile_model
 from mtrl.sharing import BUILTIN_PRESETS
 from mtrl.tasks import TaskSpec
-from mtrl.train import _keras_dataset
+from mtrl.train import RunSpec, _keras_dataset, build_trainer
+from benchmarks.bench_data import load_data
 
-data = generate(n_rows=rows, tasks={f"t{i}": {"kind": "binary", "rho": 0.9 if i else 1.0} for i in range(3)}, seed=0)
+features, labels = load_data(rows)
 tasks = [TaskSpec(f"t{i}", "binary") for i in range(3)]
-targets = {t.slug: TaskTargets(data.labels[t.name].astype("float32").reshape(-1, 1), np.ones(rows, bool)) for t in tasks}
-source = BatchSource(data.features, np.arange(rows), targets, 128)
+targets = {t.slug: TaskTargets(labels[t.name].astype("float32").reshape(-1, 1), np.ones(rows, bool)) for t in tasks}
+source = BatchSource(features, np.arange(rows), targets, 128)
+spec = RunSpec(tasks=[t.name for t in tasks], target="t0", n_train=rows, seed=0, precision=precision,
+               sharing_mask=[bool(v) for v in BUILTIN_PRESETS[sharing]], dropout=(0, 0, 0.5, 0.5))
 set_seed(0, backend)
-model = build_model(5000, tasks, (1024, 512, 256, 128), [bool(v) for v in BUILTIN_PRESETS[sharing]], (0, 0, 0.5, 0.5))
-compile_model(model, tasks, "adam", 1e-3)
 times = []
-class Timer(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.t = time.perf_counter()
-    def on_epoch_end(self, epoch, logs=None):
-        times.append(time.perf_counter() - self.t)
-model.fit(_keras_dataset(source, shuffle=True, seed=0), epochs=epochs, verbose=0, callbacks=[Timer()])
+if loop:
+    from benchmarks.torch_loop import train_epochs
+    times = train_epochs(_keras_dataset(source, shuffle=True, seed=0), spec.sharing_mask, epochs)
+else:
+    model, trainer = build_trainer(spec, tasks, 5000, backend, precision)
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t = time.perf_counter()
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.t)
+    trainer.fit(_keras_dataset(source, shuffle=True, seed=0), epochs=epochs, verbose=0, callbacks=[Timer()])
 print(json.dumps({"epoch_seconds": times, "import_seconds": t_import,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
-_MATMUL = r"""
+_LIMIT = r"""
 import json, sys, time
 from mtrl.runtime import configure
-configure("jax", threads=int(sys.argv[1]))
-import jax, jax.numpy as jnp
+configure("torch", threads=int(sys.argv[1]))
+import torch
 out = {}
-shapes = [(128, 5000, 1024), (128, 1024, 512), (128, 512, 256), (128, 256, 128)]
-for dtype in ("float32", "bfloat16"):
+# forward shapes of one batch of 128, and the backward ones (weight and input gradients)
+forward = [(128, 5000, 1024), (128, 1024, 512), (128, 512, 256), (128, 256, 128)]
+backward = [(k, 128, n) for m, k, n in forward] + [(128, n, k) for m, k, n in forward[1:]]
+def gflops(shapes, dtype, reps=30):
     flops = secs = 0.0
     for m, k, n in shapes:
-        a = jnp.ones((m, k), dtype); b = jnp.ones((k, n), dtype)
-        f = jax.jit(lambda a, b: a @ b)
-        f(a, b).block_until_ready()
-        reps = 50
+        a = torch.randn(m, k, dtype=dtype); b = torch.randn(k, n, dtype=dtype)
+        for _ in range(3):
+            a @ b
         t = time.perf_counter()
         for _ in range(reps):
-            f(a, b).block_until_ready()
+            a @ b
         secs += (time.perf_counter() - t) / reps
         flops += 2 * m * k * n
-    out[dtype] = flops / secs / 1e9
+    return flops / secs / 1e9
+for dtype in ("float32", "bfloat16"):
+    out[f"matmul_gflops_{dtype}"] = gflops(forward + backward, getattr(torch, dtype))
+# one fused Adam step over the weights of each model (float32 weights)
+for name, n in json.loads(sys.argv[2]).items():
+    params = [torch.zeros(n)]
+    grads = [torch.randn(n)]
+    m = [torch.zeros(n)]; v = [torch.zeros(n)]; step = [torch.tensor(1.0)]
+    for _ in range(3):
+        torch._fused_adam_(params, grads, m, v, [], step, lr=1e-3, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-7, amsgrad=False, maximize=False)
+    reps = 30
+    t = time.perf_counter()
+    for _ in range(reps):
+        torch._fused_adam_(params, grads, m, v, [], step, lr=1e-3, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-7, amsgrad=False, maximize=False)
+    out[f"adam_step_seconds_{name}"] = (time.perf_counter() - t) / reps
 print(json.dumps(out))
 """
 
 
 def child(code: str, *args: str) -> dict:
+    """Run ``code`` in a fresh Python process; its last stdout line is the JSON result."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=REPO
@@ -116,83 +139,114 @@ def study_split(results: Path) -> dict | None:
     }
 
 
+PATHS = "tensorflow/float32,jax/float32,torch/float32,torch/bfloat16,jax/bfloat16,tensorflow/bfloat16,loop/bfloat16"
+LAYERS = [(5000, 1024), (1024, 512), (512, 256), (256, 128)]
+
+
+def model_size(sharing: str, tasks: int = 3) -> tuple[int, int]:
+    """(matmul FLOPs of one row's training step, trainable parameters) of the benchmark's network.
+
+    A step is the forward pass plus the backward pass's weight gradients and input gradients;
+    the first layer needs no input gradient.
+    """
+    from mtrl.sharing import BUILTIN_PRESETS
+
+    flops = params = 0
+    for depth, ((k, n), shared) in enumerate(zip(LAYERS, BUILTIN_PRESETS[sharing], strict=True)):
+        copies = 1 if shared else tasks
+        flops += 2 * k * n * copies * (2 if depth == 0 else 3)
+        params += (k + 1) * n * copies
+    return flops + 6 * 128 * tasks, params + 129 * tasks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=25_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--backends", default="tensorflow,jax")
+    parser.add_argument("--paths", default=PATHS, help="backend/precision pairs; loop = hand-written PyTorch")
+    parser.add_argument("--models", default="low,high")
     parser.add_argument("--out", default=str(REPO / "results/bench/training.json"))
     args = parser.parse_args()
-    configs = [(b, s) for s in ("low", "high") for b in args.backends.split(",")]
-    samples: dict[str, list] = {f"{b}/{s}": [] for b, s in configs}
-    starts: dict[str, list] = {b: [] for b in args.backends.split(",")}
+    paths = args.paths.split(",")
+    configs = [(p, m) for m in args.models.split(",") for p in paths]
+    samples: dict[str, list] = {f"{p}/{m}": [] for p, m in configs}
+    starts: dict[str, list] = {p: [] for p in paths}
     rss: dict[str, float] = {}
-    for repeat in range(args.repeats):  # interleaved: every configuration once per round
-        for backend, sharing in configs:
-            res = child(_CHILD, backend, sharing, str(args.rows), str(args.epochs), str(args.threads))
-            samples[f"{backend}/{sharing}"].extend(res["epoch_seconds"][1:])
-            starts[backend].append(res["import_seconds"])
-            rss[f"{backend}/{sharing}"] = max(rss.get(f"{backend}/{sharing}", 0), res["peak_rss_mib"])
-            print(f"round {repeat + 1}: {backend}/{sharing}: {res['epoch_seconds']}", flush=True)
-    matmul = child(_MATMUL, str(args.threads))
-    flops_per_row = {}
-    for sharing in ("low", "high"):
-        layers = [(5000, 1024), (1024, 512), (512, 256), (256, 128)]
-        from mtrl.sharing import BUILTIN_PRESETS
+    sys.path.insert(0, str(REPO))
+    from benchmarks.bench_data import load_data
 
-        mask = BUILTIN_PRESETS[sharing]
-        flops_per_row[sharing] = sum(
-            2 * k * n * (1 if shared else 3) for (k, n), shared in zip(layers, mask, strict=False)
-        )
+    load_data(args.rows)  # generate and cache the data set once, outside the timed processes
+    for repeat in range(args.repeats):  # interleaved: every configuration once per round
+        for path, sharing in configs:
+            backend, precision = path.split("/")
+            res = child(
+                _CHILD, backend, precision, sharing, str(args.rows), str(args.epochs), str(args.threads)
+            )
+            samples[f"{path}/{sharing}"].extend(res["epoch_seconds"][1:])
+            starts[path].append(res["import_seconds"])
+            rss[f"{path}/{sharing}"] = max(rss.get(f"{path}/{sharing}", 0), res["peak_rss_mib"])
+            print(f"round {repeat + 1}: {path}/{sharing}: {res['epoch_seconds']}", flush=True)
+    sizes = {m: model_size(m) for m in args.models.split(",")}
+    hardware = child(_LIMIT, str(args.threads), json.dumps({m: p for m, (_, p) in sizes.items()}))
+    best_gflops = max(hardware["matmul_gflops_float32"], hardware["matmul_gflops_bfloat16"])
+    steps = -(-args.rows // 128)
     table = {}
-    reference = (
-        {s: statistics.median(samples[f"tensorflow/{s}"]) for s in ("low", "high")}
-        if "tensorflow" in starts
-        else {}
-    )
     for key, values in samples.items():
-        backend, sharing = key.split("/")
+        path, sharing = key.rsplit("/", 1)
         median = statistics.median(values)
-        # forward + backward (2x forward) matmul FLOPs at the best matmul throughput measured here
-        limit = 3 * flops_per_row[sharing] * args.rows / (max(matmul.values()) * 1e9)
+        reference = samples.get(f"tensorflow/float32/{sharing}")
+        # the limit: matmul FLOPs at the best matmul throughput + one fused Adam step per batch
+        limit = (
+            sizes[sharing][0] * args.rows / (best_gflops * 1e9)
+            + steps * hardware[f"adam_step_seconds_{sharing}"]
+        )
         table[key] = {
             "seconds_per_epoch": round(median, 3),
             "rows_per_second": round(args.rows / median),
-            "speedup_vs_tensorflow_fit": round(reference[sharing] / median, 2) if reference else None,
-            "matmul_limit_seconds": round(limit, 3),
-            "fraction_of_limit": round(limit / median, 3),
+            "speedup_vs_tensorflow_fit": round(statistics.median(reference) / median, 2)
+            if reference
+            else None,
+            "limit_seconds": round(limit, 3),
+            "times_the_limit": round(median / limit, 2),
             "peak_rss_mib": round(rss[key]),
         }
     result = {
         "machine": {
             "cpus": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),
+            "cpu_bf16": _cpu_bf16(),
             "python": platform.python_version(),
         },
         "rows": args.rows,
         "threads": args.threads,
         "repeats": args.repeats,
         "paths": table,
-        "startup_seconds": {b: round(statistics.median(v), 2) for b, v in starts.items()},
-        "matmul_gflops": {k: round(v, 1) for k, v in matmul.items()},
+        "startup_seconds": {p: round(statistics.median(v), 2) for p, v in starts.items()},
+        "hardware": {k: round(v, 5 if "seconds" in k else 1) for k, v in hardware.items()},
         "default_study": study_split(REPO / "results"),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(
-        f"\n{'path':24} {'s/epoch':>8} {'rows/s':>8} {'vs TF':>6} {'limit s':>8} {'of limit':>8} {'RSS MiB':>8}"
+        f"\n{'path':28} {'s/epoch':>8} {'rows/s':>8} {'vs TF':>6} {'limit s':>8} {'x limit':>8} {'RSS MiB':>8}"
     )
     for key, row in table.items():
         print(
-            f"{key:24} {row['seconds_per_epoch']:8.2f} {row['rows_per_second']:8d} "
-            f"{row['speedup_vs_tensorflow_fit'] or 0:6.2f} {row['matmul_limit_seconds']:8.2f} "
-            f"{row['fraction_of_limit']:8.2f} {row['peak_rss_mib']:8d}"
+            f"{key:28} {row['seconds_per_epoch']:8.2f} {row['rows_per_second']:8d} "
+            f"{row['speedup_vs_tensorflow_fit'] or 0:6.2f} {row['limit_seconds']:8.2f} "
+            f"{row['times_the_limit']:8.2f} {row['peak_rss_mib']:8d}"
         )
     print("start-up (import keras) seconds:", result["startup_seconds"])
-    print("matmul GFLOP/s at the model's shapes:", result["matmul_gflops"])
+    print("hardware (PyTorch, model shapes):", result["hardware"])
     print("default study split:", result["default_study"])
+
+
+def _cpu_bf16() -> bool:
+    from mtrl.precision import cpu_has_bfloat16
+
+    return cpu_has_bfloat16()
 
 
 if __name__ == "__main__":

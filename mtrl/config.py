@@ -145,4 +145,5 @@ def run_parameters(config: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
         "loss_weights": {t: w for t, w in training.get("loss_weights", {}).items() if t in tasks},
         "feature_transform": training.get("feature_transform", "log1p"),
         "auxiliary_use_all_labels": bool(training.get("auxiliary_use_all_labels", False)),
+        "precision": config.get("precision", "auto"),
     }

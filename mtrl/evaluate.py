@@ -42,8 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         model = keras.saving.load_model(args.model, compile=False)
     except (OSError, ValueError) as err:
         parser.error(f"cannot load model {args.model!r}: {err}")
-    outputs = set(model.output_names) if hasattr(model, "output_names") else set()
-    tasks = [t for t in data.tasks if t.slug in outputs or t.slug in _output_keys(model)]
+    # output_names are the task slugs (mtrl.model.with_original_units); older files keep them
+    # only as the keys of the output structure
+    outputs = set(getattr(model, "output_names", ())) | _output_keys(model)
+    tasks = [t for t in data.tasks if t.slug in outputs]
     if not tasks:
         parser.error(f"model {args.model!r} predicts none of the tasks of {args.data!r}")
     result = evaluate_model(model, data, tasks, args.transform, splits=[args.split])[args.split]

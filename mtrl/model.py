@@ -72,14 +72,21 @@ def build_model(
 def compile_model(
     model: keras.Model,
     tasks: Sequence[TaskSpec],
-    optimizer: str,
+    optimizer: str | keras.optimizers.Optimizer,
     learning_rate: float,
     loss_weights: Mapping[str, float] | None = None,
 ) -> None:
-    """Compile with one loss per named output (dict losses) and the configured optimizer."""
+    """Compile with one loss per named output (dict losses) and the optimizer (a name or an instance).
+
+    ``learning_rate`` applies to an optimizer given by name.
+    """
     weights = dict(loss_weights or {})
+    if isinstance(optimizer, str):
+        optimizer = keras.optimizers.get(
+            {"class_name": optimizer, "config": {"learning_rate": learning_rate}}
+        )
     model.compile(
-        optimizer=keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}}),
+        optimizer=optimizer,
         loss={t.slug: HEAD_LOSS[t.kind] for t in tasks},
         loss_weights={t.slug: float(weights.get(t.name, 1.0)) for t in tasks},
         weighted_metrics={t.slug: [_head_metric(t)] for t in tasks},
@@ -114,7 +121,8 @@ def with_original_units(
     """The model to save: regression heads mapped back to original units (``y * sd + mean``).
 
     ``scaling`` maps a regression task's name to the (mean, sd) its targets were standardised
-    with on the training split. The trained network is nested unchanged.
+    with on the training split. The trained network is nested unchanged; each output passes
+    through a last layer named after its task, so ``output_names`` are the task slugs.
     """
     inputs = keras.Input(shape=model.input_shape[1:], name="words")
     raw = model(inputs)
@@ -123,6 +131,8 @@ def with_original_units(
         out = raw[task.slug]
         if task.name in scaling:
             mean, sd = scaling[task.name]
-            out = layers.Rescaling(scale=sd, offset=mean, name=f"{task.slug}_units")(out)
+            out = layers.Rescaling(scale=sd, offset=mean, name=task.slug)(out)
+        else:
+            out = layers.Identity(name=task.slug)(out)
         outputs[task.slug] = out
     return keras.Model(inputs=inputs, outputs=outputs, name=f"{model.name}_units")

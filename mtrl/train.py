@@ -5,9 +5,10 @@ Import this module only after :func:`mtrl.runtime.configure` has chosen the back
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,14 @@ from typing import Any
 import numpy as np
 
 from mtrl.data.batches import BatchSource, TaskTargets, densify
-from mtrl.data.prepared import PreparedData, read_prepared
+from mtrl.data.prepared import PreparedData
 from mtrl.data.subsets import target_mask_rows, training_rows
 from mtrl.io import atomic_path, write_json
 from mtrl.metrics import baseline_metrics, task_metrics
+from mtrl.precision import resolve_precision
 from mtrl.runtime import import_keras, set_seed
 from mtrl.tasks import TaskSpec
+from mtrl.worker import cached_prepared
 
 EVAL_BATCH = 1024  # at most this many rows per evaluation batch (validation, predictions)
 
@@ -56,6 +59,7 @@ class RunSpec:
     loss_weights: Mapping[str, float] = field(default_factory=dict)
     auxiliary_use_all_labels: bool = False
     feature_transform: str = "log1p"
+    precision: str = "auto"  # auto | float32 | bfloat16 (see mtrl.precision)
     labels: Mapping[str, Any] = field(default_factory=dict)  # run identity written to metrics.json
 
 
@@ -186,6 +190,35 @@ def evaluate_model(
     return result
 
 
+def build_trainer(spec: RunSpec, tasks: Sequence[TaskSpec], input_dim: int, backend: str, precision: str):
+    """``(model, trainer)``: the network and the compiled model to ``fit`` in ``precision``.
+
+    ``trainer`` is ``model`` itself, except on PyTorch, where it is a view of the same layers
+    with the autocast training step and the fused Adam update (:mod:`mtrl.torch_training`).
+    On JAX and TensorFlow, bfloat16 is Keras's ``mixed_bfloat16`` policy. ``model`` stays a plain
+    functional model: save that one.
+    """
+    from mtrl.model import build_model, compile_model
+
+    with _dtype_policy("mixed_bfloat16" if precision == "bfloat16" and backend != "torch" else None):
+        model = build_model(
+            input_dim=input_dim,
+            tasks=tasks,
+            widths=spec.widths,
+            sharing_mask=spec.sharing_mask,
+            dropout=spec.dropout,
+            activation=spec.activation,
+        )
+    trainer, optimizer = model, spec.optimizer
+    if backend == "torch":
+        from mtrl.torch_training import autocast_view, fast_optimizer
+
+        trainer = autocast_view(model, "bfloat16" if precision == "bfloat16" else None)
+        optimizer = fast_optimizer(spec.optimizer, spec.learning_rate) or spec.optimizer
+    compile_model(trainer, tasks, optimizer, spec.learning_rate, spec.loss_weights)
+    return model, trainer
+
+
 def train_run(
     data_path: str | Path,
     spec: RunSpec,
@@ -197,7 +230,7 @@ def train_run(
     """Train, evaluate and write ``model.keras``, ``history.csv`` and ``metrics.json`` (last)."""
     keras = import_keras(backend)
 
-    from mtrl.model import build_model, compile_model, count_parameters, with_original_units
+    from mtrl.model import count_parameters, with_original_units
 
     t_start = time.perf_counter()
     set_seed(spec.seed, backend)
@@ -205,7 +238,8 @@ def train_run(
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-    data = read_prepared(data_path)
+    precision = resolve_precision(spec.precision, backend, _device(backend))
+    data = cached_prepared(data_path)  # the warm worker's parsed copy, else read from disk
     inputs = prepare_run_inputs(data, spec)
     features = data.dataset.features
     train_source = BatchSource(
@@ -219,15 +253,7 @@ def train_run(
         spec.feature_transform,
     )
 
-    model = build_model(
-        input_dim=features.shape[1],
-        tasks=inputs.tasks,
-        widths=spec.widths,
-        sharing_mask=spec.sharing_mask,
-        dropout=spec.dropout,
-        activation=spec.activation,
-    )
-    compile_model(model, inputs.tasks, spec.optimizer, spec.learning_rate, spec.loss_weights)
+    model, trainer = build_trainer(spec, inputs.tasks, features.shape[1], backend, precision)
     target_slug = data.dataset.task(spec.target).slug
     monitor = "val_loss" if spec.monitor == "total" or len(inputs.tasks) == 1 else f"val_{target_slug}_loss"
     early = keras.callbacks.EarlyStopping(
@@ -235,7 +261,7 @@ def train_run(
     )
     guard = _FiniteLossGuard()
     t_fit = time.perf_counter()
-    history = model.fit(
+    history = trainer.fit(
         _keras_dataset(train_source, shuffle=True, seed=spec.seed),
         validation_data=_keras_dataset(val_source, shuffle=False, seed=spec.seed),
         epochs=spec.max_epochs,
@@ -261,6 +287,7 @@ def train_run(
             "seed": spec.seed,
             "sharing_mask": [int(v) for v in spec.sharing_mask],
             "backend": backend,
+            "precision": precision,
         },
         "training": {
             "epochs_trained": epochs_trained,
@@ -277,6 +304,43 @@ def train_run(
     }
     write_json(metrics_path, result)
     return result
+
+
+def _device(backend: str) -> str:
+    """``cuda`` where PyTorch trains on a CUDA GPU, else ``cpu``."""
+    if backend == "torch":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cpu"  # precision "auto" is float32 on the other backends whatever the device
+
+
+@contextlib.contextmanager
+def _dtype_policy(name: str | None) -> Iterator[None]:
+    """Build layers under Keras dtype policy ``name`` (e.g. ``mixed_bfloat16``), then restore it."""
+    import keras
+
+    if name is None:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def train_run_json(
+    data_path: str,
+    spec: dict[str, Any],
+    model_path: str,
+    history_path: str,
+    metrics_path: str,
+    backend: str,
+) -> None:
+    """:func:`train_run` with the run given as ``RunSpec`` keyword arguments (for the warm worker)."""
+    train_run(data_path, RunSpec(**spec), model_path, history_path, metrics_path, backend)
 
 
 def _write_history(history: Mapping[str, list[float]], path: str | Path) -> None:

@@ -1,0 +1,192 @@
+"""The PyTorch-backend training path: bfloat16 autocast and a fused Adam update.
+
+On the PyTorch backend a Keras model is a ``torch.nn.Module``, and Keras's own ``fit`` loop drives
+the training; this module changes only the two places where the time goes:
+
+- :class:`AutocastModel` runs the forward pass and the loss of each training and validation step
+  under ``torch.autocast`` (bfloat16 matrix products through oneDNN, float32 weights, float32
+  heads), each Dense and Dropout layer as a bare PyTorch expression; prediction (the reported
+  test and validation metrics) and the saved model stay float32.
+- :class:`FusedAdam` is Keras's Adam with the update of all weights done by PyTorch's fused
+  kernel (one pass over weights, gradients and moments) instead of a chain of multi-tensor ops.
+
+Import only with ``KERAS_BACKEND=torch``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+
+import keras
+import torch
+from keras.src.models import functional
+from keras.src.trainers.data_adapters import data_adapter_utils
+
+_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "linear": lambda x: x,
+    "softmax": lambda x: torch.softmax(x, dim=-1),
+}
+
+
+def dropout_mask(shape: torch.Size, rate: float, device: torch.device) -> torch.Tensor:
+    """A Bernoulli keep-mask (1 with probability ``1 - rate``), four times cheaper than torch's.
+
+    PyTorch's dropout draws one 32-bit random number per element; here one 64-bit draw gives four
+    16-bit numbers, so ``rate`` is applied at a resolution of 1/65536 (exact for 0.5).
+    """
+    n = int(torch.Size(shape).numel())
+    words = torch.randint(-(2**63), 2**63 - 1, (-(-n // 4),), dtype=torch.int64, device=device)
+    threshold = round(rate * 65536) - 32768
+    return (words.view(torch.int16)[:n] >= threshold).view(shape)
+
+
+def _fast_operation(operation, training: bool, float32_head: bool):
+    """A lean PyTorch callable for a Dense or Dropout layer; other operations run through Keras.
+
+    A ``float32_head`` Dense layer computes in float32 even under autocast (an output head).
+    """
+    if isinstance(operation, keras.layers.Dense) and not operation.lora_enabled:
+        activation = _ACTIVATIONS.get(getattr(operation.activation, "__name__", ""))
+        if activation is not None and operation.quantization_mode is None:
+            kernel, bias = operation.kernel, operation.bias
+
+            def dense(x: torch.Tensor, **_: object) -> torch.Tensor:
+                if float32_head and torch.is_autocast_enabled(x.device.type):
+                    # a head declared float32 (Keras dtype policy) stays float32 under autocast
+                    with torch.autocast(x.device.type, enabled=False):
+                        return dense(x.float())
+                if bias is None:
+                    return activation(torch.matmul(x, kernel.value))
+                return activation(torch.addmm(bias.value, x, kernel.value))
+
+            return dense
+    if isinstance(operation, keras.layers.Dropout) and operation.noise_shape is None:
+        rate = float(operation.rate)
+
+        def dropout(x: torch.Tensor, **_: object) -> torch.Tensor:
+            if not training or rate == 0:
+                return x
+            return x * dropout_mask(x.shape, rate, x.device) * (1.0 / (1.0 - rate))
+
+        return dropout
+    return functional.operation_fn(operation, training=training)
+
+
+class AutocastModel(keras.Model):
+    """A functional model whose training step computes in ``autocast_dtype`` (e.g. bfloat16).
+
+    Build it over an existing functional model's graph, sharing its layers and weights::
+
+        fast = AutocastModel(inputs=model.inputs, outputs=model.outputs, autocast_dtype="bfloat16")
+    """
+
+    def __init__(self, *args, autocast_dtype: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.autocast_dtype = autocast_dtype
+        self._fast_ops = {}
+        # output heads (the layers named after the outputs) stay float32 under autocast
+        self._heads = {id(self.get_layer(name)) for name in self.output_names}
+
+    def fast_call(self, x: torch.Tensor, training: bool) -> dict[str, torch.Tensor]:
+        """The forward pass with each Dense/Dropout layer as a bare PyTorch expression.
+
+        Same layers, weights and graph as ``self(x, training=...)``, without the per-call work of
+        Keras's ``Layer.__call__`` (a training step spends more time there than in the maths).
+        """
+        ops = self._fast_ops.setdefault(training, {})
+
+        def lean(operation):
+            if id(operation) not in ops:
+                ops[id(operation)] = _fast_operation(operation, training, id(operation) in self._heads)
+            return ops[id(operation)]
+
+        outputs = self._run_through_graph([x], operation_fn=lean)
+        return dict(zip(self.output_names, keras.tree.flatten(outputs), strict=True))
+
+    def _autocast(self, device_type: str) -> torch.autocast:
+        return torch.autocast(
+            device_type,
+            dtype=getattr(torch, self.autocast_dtype or "float32"),
+            enabled=self.autocast_dtype is not None,
+        )
+
+    def test_step(self, data):
+        x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(data)
+        with torch.no_grad(), self._autocast(x.device.type):
+            y_pred = self.fast_call(x, training=False)
+            loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+        self._loss_tracker.update_state(loss, sample_weight=x.shape[0])
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def train_step(self, data):
+        x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(data)
+        with self._autocast(x.device.type):
+            y_pred = self.fast_call(x, training=True)
+            loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        self.zero_grad(set_to_none=True)
+        self._loss_tracker.update_state(loss, sample_weight=x.shape[0])
+        loss = self.optimizer.scale_loss(loss)
+        if not self.trainable_weights:
+            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
+            return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        loss.backward()
+        variables = self.trainable_weights[:]
+        with torch.no_grad():
+            self.optimizer.apply([v.value.grad for v in variables], variables)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+
+class FusedAdam(keras.optimizers.Adam):
+    """Keras's Adam whose weight update is PyTorch's fused Adam kernel.
+
+    Same hyper-parameters, state (Keras variables) and arithmetic as ``keras.optimizers.Adam``:
+    Keras adds epsilon to ``sqrt(v)``, PyTorch to ``sqrt(v_hat)``, so epsilon is passed rescaled by
+    ``1 / sqrt(1 - beta_2^t)``. No weight decay, gradient clipping or EMA (use Adam for those).
+    """
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        with torch.no_grad():
+            params = [v.value for v in trainable_variables]
+            moments = [self._momentums[self._get_variable_index(v)].value for v in trainable_variables]
+            velocities = [self._velocities[self._get_variable_index(v)].value for v in trainable_variables]
+            device = params[0].device
+            t = int(self.iterations.value) + 1
+            step = torch.tensor(float(t), device=device)
+            lr = learning_rate if device.type != "cpu" else float(learning_rate)
+            beta_2 = float(self.beta_2)
+            torch._fused_adam_(
+                params,
+                list(grads),
+                moments,
+                velocities,
+                [],
+                [step] * len(params),
+                lr=lr,
+                beta1=float(self.beta_1),
+                beta2=beta_2,
+                weight_decay=0.0,
+                eps=float(self.epsilon) / math.sqrt(1.0 - beta_2**t),
+                amsgrad=False,
+                maximize=False,
+            )
+
+
+def autocast_view(model: keras.Model, autocast_dtype: str | None) -> AutocastModel:
+    """An :class:`AutocastModel` over ``model``'s graph: same layers and weights, same named outputs.
+
+    Train the view; save ``model`` (a plain functional model, loadable without mtrl).
+    """
+    outputs = dict(zip(model.output_names, model.outputs, strict=True))
+    return AutocastModel(inputs=model.inputs, outputs=outputs, name=model.name, autocast_dtype=autocast_dtype)
+
+
+def fast_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer | None:
+    """The fused replacement of optimizer ``name``, or None where there is none (use Keras's)."""
+    if name == "adam":
+        return FusedAdam(learning_rate=learning_rate)
+    return None

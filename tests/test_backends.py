@@ -1,0 +1,68 @@
+"""Every backend and precision trains the same run; the PyTorch path's pieces match Keras's.
+
+Keras fixes its backend once per process, so each case runs in a subprocess.
+"""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+RUN = r"""
+import sys
+from mtrl.runtime import configure
+backend, precision, data, out = sys.argv[1:5]
+configure(backend, threads=1)
+from mtrl.train import RunSpec, train_run
+spec = RunSpec(tasks=["t_target", "t_close", "t_reg"], target="t_target", n_train=80, seed=1,
+               sharing_mask=[True, True, False, False], widths=(16, 8, 8, 4), max_epochs=4, patience=2,
+               batch_size=32, precision=precision)
+train_run(data, spec, f"{out}/model.keras", f"{out}/history.csv", f"{out}/metrics.json", backend)
+"""
+
+
+def _train(tmp_path, prepared, backend, precision):
+    out = tmp_path / f"{backend}-{precision}"
+    proc = subprocess.run(
+        [sys.executable, "-c", RUN, backend, precision, str(prepared), str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((out / "metrics.json").read_text()), out
+
+
+@pytest.mark.parametrize(
+    ("backend", "precision", "resolved"),
+    [("tensorflow", "auto", "float32"), ("torch", "float32", "float32"), ("torch", "bfloat16", "bfloat16")],
+)
+def test_backend_trains_a_run_whose_model_loads_anywhere(
+    tmp_path, tiny_prepared, backend, precision, resolved
+):
+    import keras
+
+    doc, out = _train(tmp_path, tiny_prepared, backend, precision)
+    assert doc["run"]["backend"] == backend and doc["run"]["precision"] == resolved
+    assert 1 <= doc["training"]["epochs_trained"] <= 4
+    test = doc["metrics"]["test"]
+    assert 0 <= test["t_target"]["model"]["error"] <= 0.5
+    assert test["t_target"]["model"]["log_loss"] < 5
+    # the saved model is a plain Keras model: it loads on another backend (jax here) without mtrl
+    model = keras.saving.load_model(out / "model.keras")
+    assert sorted(model.output_names) == ["t_close", "t_reg", "t_target"]
+    assert type(model).__module__.startswith("keras.")
+    pred = model.predict_on_batch(np.zeros((2, 300), dtype="float32"))
+    assert np.isfinite(np.asarray(pred["t_reg"])).all()
+
+
+def test_torch_training_pieces():
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tests" / "torch_checks.py")], capture_output=True, text=True, cwd=REPO
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert proc.stdout.count("ok ") == 3, proc.stdout

@@ -1,0 +1,95 @@
+"""Checks of the PyTorch training path, run in a process of their own (Keras backend = torch).
+
+Run by tests/test_backends.py: ``python tests/torch_checks.py`` exits non-zero on the first
+failed assertion.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mtrl.runtime import configure
+
+configure("torch", threads=1)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from mtrl.model import build_model  # noqa: E402
+from mtrl.tasks import TaskSpec  # noqa: E402
+from mtrl.torch_training import FusedAdam, autocast_view, dropout_mask  # noqa: E402
+
+TASKS = [TaskSpec("a", "binary"), TaskSpec("b", "regression"), TaskSpec("c", "multiclass", ("x", "y", "z"))]
+
+
+def check_fast_forward_equals_keras() -> None:
+    keras.utils.set_random_seed(0)
+    model = build_model(40, TASKS, (16, 8, 8, 4), (True, False, False, True), (0.0, 0.0, 0.5, 0.5))
+    view = autocast_view(model, None)
+    x = torch.rand(5, 40)
+    keras_out = model(x, training=False)
+    fast_out = view.fast_call(x, training=False)
+    assert set(fast_out) == {"a", "b", "c"}, fast_out.keys()
+    for name in fast_out:
+        np.testing.assert_allclose(
+            fast_out[name].detach().numpy(), keras_out[name].detach().numpy(), atol=1e-6
+        )
+    # the view shares the model's weights: training one trains the other
+    assert all(a is b for a, b in zip(view.weights, model.weights, strict=True))
+    # under bfloat16 autocast the float32 heads still return float32
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = view.fast_call(x, training=True)
+    assert all(v.dtype == torch.float32 for v in out.values()), {k: v.dtype for k, v in out.items()}
+    # ... while the hidden layers compute in bfloat16: close to float32, not equal
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = view.fast_call(x, training=False)
+    gap = max((low[k] - fast_out[k]).abs().max().item() for k in low)
+    assert 0 < gap < 0.1, gap
+
+
+def check_dropout_mask() -> None:
+    torch.manual_seed(0)
+    for rate in (0.5, 0.2, 0.9):
+        mask = dropout_mask(torch.Size((400, 250)), rate, torch.device("cpu"))
+        assert mask.shape == (400, 250) and mask.dtype == torch.bool
+        kept = mask.float().mean().item()
+        assert abs(kept - (1 - rate)) < 0.01, (rate, kept)
+    # an odd number of elements (not a multiple of four) works too
+    assert dropout_mask(torch.Size((3, 7)), 0.5, torch.device("cpu")).shape == (3, 7)
+    torch.manual_seed(1)
+    first = dropout_mask(torch.Size((64, 64)), 0.5, torch.device("cpu"))
+    torch.manual_seed(1)
+    assert torch.equal(first, dropout_mask(torch.Size((64, 64)), 0.5, torch.device("cpu")))
+
+
+def check_fused_adam_matches_keras_adam() -> None:
+    keras.utils.set_random_seed(0)
+    start = [
+        np.random.default_rng(i).normal(size=s).astype("float32") for i, s in enumerate([(30, 20), (20,)])
+    ]
+    grads = [
+        np.random.default_rng(10 + i).normal(size=s).astype("float32")
+        for i, s in enumerate([(30, 20), (20,)])
+    ]
+    results = []
+    for cls in (keras.optimizers.Adam, FusedAdam):
+        variables = [keras.Variable(v) for v in start]
+        opt = cls(learning_rate=0.01)
+        for _ in range(3):
+            opt.apply([torch.from_numpy(g) for g in grads], variables)
+        results.append([keras.ops.convert_to_numpy(v) for v in variables])
+        assert int(keras.ops.convert_to_numpy(opt.iterations)) == 3
+    for keras_value, fused_value in zip(*results, strict=True):
+        assert not np.allclose(keras_value, start[0] if keras_value.ndim == 2 else start[1])
+        np.testing.assert_allclose(fused_value, keras_value, rtol=1e-5, atol=1e-6)
+
+
+if __name__ == "__main__":
+    checks = [check_fast_forward_equals_keras, check_dropout_mask, check_fused_adam_matches_keras_adam]
+    for check in checks:
+        check()
+        print("ok", check.__name__, flush=True)
+    os._exit(0)
