@@ -115,11 +115,30 @@ class AutocastModel(keras.Model):
             enabled=self.autocast_dtype is not None,
         )
 
+    def _loss(self, x, y, y_pred, sample_weight, training: bool):
+        """Keras's loss; a NaN output (weights gone non-finite) is a :class:`NonFiniteLossError`.
+
+        PyTorch's binary cross-entropy raises on NaN probabilities instead of returning NaN.
+        """
+        try:
+            return self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+        except RuntimeError as err:
+            if "between 0 and 1" not in str(err):
+                raise
+            from mtrl.train import NonFiniteLossError
+
+            epoch = getattr(self, "current_epoch", None)
+            where = f"at epoch {epoch + 1}" if epoch is not None else "in training"
+            raise NonFiniteLossError(
+                f"loss became nan {where} (the weights are no longer finite); lower "
+                "training.learning_rate or check the labels for extreme values"
+            ) from err
+
     def test_step(self, data):
         x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(data)
         with torch.no_grad(), self._autocast(x.device.type):
             y_pred = self.fast_call(x, training=False)
-            loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+            loss = self._loss(x, y, y_pred, sample_weight, training=False)
         self._loss_tracker.update_state(loss, sample_weight=x.shape[0])
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
@@ -127,7 +146,7 @@ class AutocastModel(keras.Model):
         x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(data)
         with self._autocast(x.device.type):
             y_pred = self.fast_call(x, training=True)
-            loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+            loss = self._loss(x, y, y_pred, sample_weight, training=True)
         self.zero_grad(set_to_none=True)
         self._loss_tracker.update_state(loss, sample_weight=x.shape[0])
         loss = self.optimizer.scale_loss(loss)

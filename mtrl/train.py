@@ -363,6 +363,9 @@ def _finite_loss_guard_base():
 class _FiniteLossGuard(_finite_loss_guard_base()):  # type: ignore[misc]
     """Stop the run with a clear error as soon as an epoch's loss is NaN or infinite."""
 
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        self.model.current_epoch = epoch  # for errors raised inside a step (mtrl.torch_training)
+
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         for key in ("loss", "val_loss"):
             value = (logs or {}).get(key)

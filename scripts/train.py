@@ -25,4 +25,6 @@ run(
     log=snakemake.log[0],
     backend=snakemake.params.backend,
     threads=snakemake.threads,
+    # imported once by the warm worker: training, and what a run needs to write its history
+    preload=("mtrl.train", "mtrl.aggregate"),
 )
