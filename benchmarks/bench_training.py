@@ -1,15 +1,18 @@
-"""Training-speed benchmark (not a test): seconds per epoch of the study's network, per backend.
+"""Training-speed benchmark (not a test): seconds per epoch of the study's network, per path.
 
-For each (model: low / high sharing) x (path: Keras fit on TensorFlow or JAX, float32) it trains
-the study's network (5,000 inputs, ~90 non-zeros a row, 1024-512-256-128, 3 binary tasks, dropout
-0.5, Adam, batch 128) on 25,000 synthetic rows in a FRESH process, and reports the median of the
-epoch times over interleaved repeats (epoch 1, which compiles, is left out), rows per second,
-peak RSS and the process start-up (``import keras``) time. It also measures the matmul
-throughput at the model's shapes (float32 and bfloat16, JAX/XLA) to put the epoch times against
-the machine's limit, and splits the wall time of the last default study (``results/``) into
-training and overhead from its metrics and benchmark files.
+For each (model: low / high sharing) x (path: backend/precision, i.e. Keras fit on TensorFlow,
+JAX or PyTorch in float32 or bfloat16, plus ``loop/bfloat16``, a hand-written PyTorch loop as the
+reference) it trains the study's network (5,000 inputs, ~90 non-zeros a row, 1024-512-256-128,
+3 binary tasks, dropout 0.5, Adam, batch 128) on 25,000 synthetic rows in a FRESH process, and
+reports the median of the epoch times over interleaved repeats (epoch 1, which compiles, is left
+out), rows per second, the speed-up over plain Keras/TF float32, peak RSS and the start-up
+(``import keras``) time. The limit of a path is the step's matmul FLOPs at the best matmul
+throughput measured here (PyTorch/oneDNN, float32 and bfloat16, at the model's shapes) plus one
+fused Adam step per batch. It also splits the wall time of the last default study
+(``results/``) into training and overhead from its metrics and benchmark files.
 
     .venv/bin/python benchmarks/bench_training.py [--rows 25000] [--repeats 3] [--epochs 3]
+        [--paths tensorflow/float32,torch/bfloat16,...] [--models low,high]
 
 Writes results/bench/training.json and prints a table. Absolute times drift on shared machines;
 compare ratios from one run.

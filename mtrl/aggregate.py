@@ -6,6 +6,7 @@ Pure pandas: no Keras, so aggregation starts fast.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable, Sequence
 
@@ -51,11 +52,20 @@ def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
                             "n_eval": result["n"],
                             "epochs_trained": training["epochs_trained"],
                             "training_seconds": training["training_seconds"],
+                            "backend": run.get("backend"),
+                            "precision": run.get("precision", "float32"),
                         }
                     )
     frame = pd.DataFrame(rows)
     if frame.empty:
         raise ValueError("no run metrics to tabulate")
+    mixed = sorted({f"{b}/{p}" for b, p in zip(frame["backend"], frame["precision"], strict=True)})
+    if len(mixed) > 1:  # e.g. precision auto on cluster nodes with and without bfloat16
+        logging.getLogger("mtrl").warning(
+            "the runs mix backends/precisions (%s): compare within one, or set backend and "
+            "precision explicitly and rerun",
+            ", ".join(mixed),
+        )
     return frame.sort_values([*RUN_KEYS, "task", "split", "metric"], kind="stable").reset_index(drop=True)
 
 

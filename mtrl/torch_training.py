@@ -57,7 +57,7 @@ def _fast_operation(operation, training: bool, float32_head: bool):
 
             def dense(x: torch.Tensor, **_: object) -> torch.Tensor:
                 if float32_head and torch.is_autocast_enabled(x.device.type):
-                    # a head declared float32 (Keras dtype policy) stays float32 under autocast
+                    # an output head (found by its output name) stays float32 under autocast
                     with torch.autocast(x.device.type, enabled=False):
                         return dense(x.float())
                 if bias is None:
@@ -136,8 +136,10 @@ class AutocastModel(keras.Model):
 
     def test_step(self, data):
         x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(data)
-        with torch.no_grad(), self._autocast(x.device.type):
-            y_pred = self.fast_call(x, training=False)
+        with torch.no_grad():
+            with self._autocast(x.device.type):
+                y_pred = self.fast_call(x, training=False)
+            # the heads are float32: the loss needs no autocast (CUDA refuses BCE under it)
             loss = self._loss(x, y, y_pred, sample_weight, training=False)
         self._loss_tracker.update_state(loss, sample_weight=x.shape[0])
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
@@ -146,7 +148,8 @@ class AutocastModel(keras.Model):
         x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(data)
         with self._autocast(x.device.type):
             y_pred = self.fast_call(x, training=True)
-            loss = self._loss(x, y, y_pred, sample_weight, training=True)
+        # the heads are float32: the loss needs no autocast (CUDA refuses BCE under it)
+        loss = self._loss(x, y, y_pred, sample_weight, training=True)
         self.zero_grad(set_to_none=True)
         self._loss_tracker.update_state(loss, sample_weight=x.shape[0])
         loss = self.optimizer.scale_loss(loss)
@@ -165,8 +168,14 @@ class FusedAdam(keras.optimizers.Adam):
 
     Same hyper-parameters, state (Keras variables) and arithmetic as ``keras.optimizers.Adam``:
     Keras adds epsilon to ``sqrt(v)``, PyTorch to ``sqrt(v_hat)``, so epsilon is passed rescaled by
-    ``1 / sqrt(1 - beta_2^t)``. No weight decay, gradient clipping or EMA (use Adam for those).
+    ``1 / sqrt(1 - beta_2^t)``. Gradient clipping, weight decay and EMA stay Keras's (its base
+    class applies them around this update); ``amsgrad`` is not implemented.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.amsgrad:
+            raise ValueError("FusedAdam does not implement amsgrad; use keras.optimizers.Adam")
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         with torch.no_grad():
@@ -176,7 +185,8 @@ class FusedAdam(keras.optimizers.Adam):
             device = params[0].device
             t = int(self.iterations.value) + 1
             step = torch.tensor(float(t), device=device)
-            lr = learning_rate if device.type != "cpu" else float(learning_rate)
+            lr_tensor = getattr(learning_rate, "value", learning_rate)  # a Keras variable or a tensor
+            lr = float(lr_tensor) if device.type == "cpu" else lr_tensor
             beta_2 = float(self.beta_2)
             torch._fused_adam_(
                 params,

@@ -6,6 +6,7 @@ Import this module only after :func:`mtrl.runtime.configure` has chosen the back
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -239,6 +240,11 @@ def train_run(
 
         tf.config.experimental.enable_op_determinism()
     precision = resolve_precision(spec.precision, backend, _device(backend))
+    if backend == "torch" and spec.precision == "auto" and precision == "float32":
+        logging.getLogger("mtrl").warning(
+            "precision auto: this CPU has no AVX512-BF16/AMX, so PyTorch trains in float32, "
+            "where backend: jax is faster (README, Performance)"
+        )
     data = cached_prepared(data_path)  # the warm worker's parsed copy, else read from disk
     inputs = prepare_run_inputs(data, spec)
     features = data.dataset.features

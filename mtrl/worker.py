@@ -74,6 +74,22 @@ KEY_ENV = (
     "OPENBLAS_NUM_THREADS",
     "MKL_NUM_THREADS",
 )
+# ... and every variable with one of these prefixes (oneDNN/MKL/OpenMP/PyTorch/TF/JAX knobs)
+KEY_ENV_PREFIXES = (
+    "ONEDNN_",
+    "DNNL_",
+    "MKL_",
+    "KMP_",
+    "OMP_",
+    "TORCH_",
+    "PYTORCH_",
+    "TF_",
+    "JAX_",
+    "XLA_",
+    "CUBLAS_",
+    "CUDA_",
+    "NVIDIA_",
+)
 DEFAULT_IDLE = 120.0  # seconds a server waits for the next job before it exits
 START_TIMEOUT = 60.0  # seconds a client waits for a server it started
 KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL of an abandoned job
@@ -118,16 +134,18 @@ def run(
 ) -> None:
     """Call ``target`` ("module:function") with ``kwargs``, logging to ``log``, as if in a fresh process.
 
-    Through a warm worker when :func:`enabled` (starting one if needed), else, or when no server
-    can take the request, in this process (configure the backend first). ``kwargs`` must be
-    JSON-serialisable; relative paths are resolved from the current directory. Call it before
-    anything in this process has imported Keras. Raises :class:`WorkerJobError` if the job
-    failed in the worker.
+    Through a warm worker when :func:`enabled` and ``threads`` is 1 (starting one if needed);
+    else, or when no server can take the request, in this process (configure the backend
+    first). ``kwargs`` must be JSON-serialisable; relative paths are resolved from the current
+    directory. Call it before anything in this process has imported Keras. Raises
+    :class:`WorkerJobError` if the job failed in the worker.
     """
     _split_target(target)
     request = {"target": target, "kwargs": kwargs, "log": log, "cwd": os.getcwd()}
     payload = (json.dumps(request) + "\n").encode()  # TypeError now if not serialisable
-    if not enabled():
+    if not enabled() or int(threads) > 1:
+        # With more than one thread, NumPy's BLAS starts its threads at import: a server could
+        # not fork safely, so such jobs run in their own process.
         _run_here(target, kwargs, log, backend, threads)
         return
     try:
@@ -186,8 +204,18 @@ def server_key(backend: str, threads: int, preload: Sequence[str] = ("mtrl.train
         "package": package_fingerprint(),
         "preload": list(preload),
         "env": {name: os.environ.get(name) for name in KEY_ENV},
+        "env_prefixed": {k: v for k, v in os.environ.items() if k.startswith(KEY_ENV_PREFIXES)},
+        "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED"),
     }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+    return f"{_host()}-{digest}"
+
+
+def _host() -> str:
+    """This machine's short name, in every socket name: a shared (NFS) worker folder never
+    mixes the servers of different machines."""
+    name = socket.gethostname().split(".")[0] or "host"
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:20]
 
 
 def worker_dir(create: bool = True) -> Path:
@@ -216,11 +244,15 @@ def worker_dir(create: bool = True) -> Path:
 
 
 def _prune(directory: Path, age: float = 86400.0) -> None:
-    """Remove the lock and log files of servers gone for more than ``age`` seconds."""
+    """Remove the log files of servers gone for more than ``age`` seconds.
+
+    Lock files stay (a few bytes each): removing one that a client holds would let a second
+    client lock a new file and start a second server.
+    """
     limit = time.time() - age
     for path in directory.iterdir():
         with contextlib.suppress(OSError):
-            gone = path.suffix in (".lock", ".log") and not path.with_suffix(".sock").exists()
+            gone = path.suffix == ".log" and not path.with_suffix(".sock").exists()
             if gone and path.stat().st_mtime < limit:
                 path.unlink()
 
@@ -304,7 +336,7 @@ def _start_server(
         command = [sys.executable, "-m", "mtrl.worker", "serve", "--socket", os.fspath(path)]
         command += ["--key", key, "--backend", backend, "--threads", str(threads)]
         command += ["--fingerprint", package_fingerprint(), "--preload", *preload]
-        with open(directory / f"{key}.log", "w") as server_log:
+        with open(directory / f"{key}.log", "a") as server_log:
             try:
                 proc = subprocess.Popen(
                     command,
@@ -341,7 +373,7 @@ def stop(now: bool = False) -> list[int]:
     directory = worker_dir(create=False)
     if not directory.is_dir():
         return pids
-    for path in sorted(directory.glob("*.sock")):
+    for path in sorted(directory.glob(f"{_host()}-*.sock")):  # other machines' servers stay
         sock = _connect(path)
         if sock is None:
             with contextlib.suppress(OSError):

@@ -294,6 +294,23 @@ def test_off_runs_in_the_calling_process(helpers, tmp_path):
     assert not directory.exists()  # no server was started
 
 
+def test_jobs_of_several_threads_run_in_the_calling_process(helpers, tmp_path):
+    directory = tmp_path / "w"
+    out = str(tmp_path / "o.json")
+    client = _client(
+        f"run('wtargets:info', {{'out': {out!r}}}, log=None, backend='jax', threads=2)",
+        MTRL_WORKER_DIR=str(directory),
+        PYTHONPATH=str(helpers),
+    )
+    assert client.wait(60) == 0
+    assert json.loads(Path(out).read_text())["pid"] == client.pid
+    assert not directory.exists()
+
+
+def test_server_key_names_the_machine():
+    assert worker.server_key("jax", 1).startswith(worker._host() + "-")
+
+
 def test_enabled_follows_the_environment():
     assert worker.enabled({})
     assert not worker.enabled({"MTRL_WORKER": "off"})
