@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from mtrl.data.batches import BatchSource, TaskTargets, densify
+from mtrl.data.batches import BatchSource, TaskTargets, densify, transformed_rows
 from mtrl.data.prepared import PreparedData
 from mtrl.data.subsets import target_mask_rows, training_rows
 from mtrl.io import atomic_path, write_json
@@ -146,16 +146,28 @@ def _keras_dataset(source: BatchSource, shuffle: bool, seed: int):
 def predict(
     model, data: PreparedData, rows: np.ndarray, transform: str, batch_size: int | None = None
 ) -> dict[str, np.ndarray]:
-    """Model outputs (inference mode: dropout off) for ``rows``, densified chunk by chunk.
+    """Model outputs (inference mode: dropout off, float32) for ``rows``, chunk by chunk.
 
-    Chunks are padded to one size, so that one compiled function serves them all.
+    On PyTorch and TensorFlow the first layer reads the sparse word counts directly where the
+    model allows it (:mod:`mtrl.sparse_predict`: the split's predictions 2-4x faster, equal to
+    float rounding); otherwise chunks are densified. Chunks are padded to one size, so that one
+    compiled function serves them all.
     """
+    import keras
+
+    from mtrl.sparse_predict import predict_sparse, sparse_first_layer_plan
+
     batch_size = batch_size or eval_batch_size(len(rows))
+    # on JAX the dense product is one XLA program, compiled once and cached across runs, and was
+    # measured faster than a sparse first layer plus a second program for the rest
+    plan = sparse_first_layer_plan(model) if keras.backend.backend() != "jax" else None
     chunks: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(rows), batch_size):
         part = rows[start : start + batch_size]
-        x = densify(data.dataset.features, part, transform, n_rows=batch_size)
-        out = model.predict_on_batch(x)
+        if plan is not None:
+            out = predict_sparse(plan, transformed_rows(data.dataset.features, part, transform), batch_size)
+        else:
+            out = model.predict_on_batch(densify(data.dataset.features, part, transform, n_rows=batch_size))
         for slug, value in out.items():
             chunks.setdefault(slug, []).append(np.asarray(value, dtype=np.float64)[: len(part)])
     return {slug: np.concatenate(parts) for slug, parts in chunks.items()}

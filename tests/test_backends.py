@@ -66,3 +66,11 @@ def test_torch_training_pieces():
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert proc.stdout.count("ok ") == 3, proc.stdout
+
+
+def test_sparse_first_layer_predictions_equal_dense_ones():
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tests" / "sparse_checks.py")], capture_output=True, text=True, cwd=REPO
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert proc.stdout.count("ok ") == 2, proc.stdout

@@ -11,13 +11,8 @@ import scipy.sparse as sp
 FEATURE_TRANSFORMS = ("log1p", "counts", "binary")
 
 
-def densify(
-    features: sp.csr_matrix, rows: np.ndarray, transform: str, n_rows: int | None = None
-) -> np.ndarray:
-    """Rows of ``features`` as a dense float32 array, transformed (``log1p``, ``counts``, ``binary``).
-
-    With ``n_rows`` larger than ``len(rows)`` the result is padded with zero rows.
-    """
+def transformed_rows(features: sp.csr_matrix, rows: np.ndarray, transform: str) -> sp.csr_matrix:
+    """Rows of ``features`` as a float32 CSR block, transformed (``log1p``, ``counts``, ``binary``)."""
     block = features[rows]
     data = block.data.astype(np.float32, copy=True)
     if transform == "log1p":
@@ -26,10 +21,21 @@ def densify(
         data[:] = 1.0
     elif transform != "counts":
         raise ValueError(f"feature transform {transform!r} is not one of {', '.join(FEATURE_TRANSFORMS)}")
+    return sp.csr_matrix((data, block.indices, block.indptr), shape=block.shape)
+
+
+def densify(
+    features: sp.csr_matrix, rows: np.ndarray, transform: str, n_rows: int | None = None
+) -> np.ndarray:
+    """Rows of ``features`` as a dense float32 array, transformed (``log1p``, ``counts``, ``binary``).
+
+    With ``n_rows`` larger than ``len(rows)`` the result is padded with zero rows.
+    """
+    block = transformed_rows(features, rows, transform)
     out = np.zeros((max(n_rows or 0, block.shape[0]), block.shape[1]), dtype=np.float32)
     # scatter the CSR block into the dense buffer without building COO index arrays twice
     row_of_entry = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
-    out[row_of_entry, block.indices] = data
+    out[row_of_entry, block.indices] = block.data
     return out
 
 

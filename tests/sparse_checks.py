@@ -1,0 +1,58 @@
+"""Checks of mtrl.sparse_predict on the PyTorch backend, run in a process of their own."""
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mtrl.runtime import configure
+
+configure("torch", threads=1)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+
+from mtrl.model import build_model, with_original_units  # noqa: E402
+from mtrl.sparse_predict import predict_sparse, sparse_first_layer_plan  # noqa: E402
+from mtrl.tasks import TaskSpec  # noqa: E402
+
+TASKS = [TaskSpec("a", "binary"), TaskSpec("b", "regression"), TaskSpec("c", "multiclass", ("x", "y", "z"))]
+
+
+def check_sparse_equals_dense() -> None:
+    block = sp.random(7, 60, density=0.1, format="csr", dtype=np.float32, random_state=1)
+    for mask in ((True, True, False, False), (False, False, True, True), (True, False, False, True)):
+        keras.utils.set_random_seed(0)
+        model = build_model(60, TASKS, (16, 8, 8, 4), mask, (0.0, 0.0, 0.5, 0.5))
+        for candidate in (model, with_original_units(model, TASKS, {"b": (10.0, 2.0)})):
+            plan = sparse_first_layer_plan(candidate)
+            assert plan is not None, mask
+            assert len(plan.kernels) == (1 if mask[0] else 3), (mask, len(plan.kernels))
+            sparse = predict_sparse(plan, block, n_rows=8)
+            dense = candidate.predict_on_batch(np.vstack([block.toarray(), np.zeros((1, 60), np.float32)]))
+            assert sorted(sparse) == ["a", "b", "c"]
+            for name, value in sparse.items():
+                assert value.shape[0] == 7
+                np.testing.assert_allclose(value, np.asarray(dense[name])[:7], rtol=1e-5, atol=1e-5)
+        assert sparse_first_layer_plan(candidate).rescale == {"b": (2.0, 10.0)}
+
+
+def check_unsupported_models_fall_back() -> None:
+    inputs = keras.Input((10,))
+    hidden = keras.layers.Dense(4, activation="gelu")(inputs)
+    assert (
+        sparse_first_layer_plan(keras.Model(inputs, {"a": keras.layers.Dense(1, name="a")(hidden)})) is None
+    )
+    hidden = keras.layers.BatchNormalization()(inputs)
+    assert (
+        sparse_first_layer_plan(keras.Model(inputs, {"a": keras.layers.Dense(1, name="a")(hidden)})) is None
+    )
+
+
+if __name__ == "__main__":
+    for check in (check_sparse_equals_dense, check_unsupported_models_fall_back):
+        check()
+        print("ok", check.__name__, flush=True)
+    os._exit(0)
