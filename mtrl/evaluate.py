@@ -1,7 +1,7 @@
 """Evaluate a saved model on a split of a prepared-data file and print its metrics.
 
     python -m mtrl.evaluate results/runs/tight/low/n200/seed1/model.keras results/data/prepared.h5
-    mtrl-evaluate MODEL DATA [--split test] [--backend jax] [--json]
+    mtrl-evaluate MODEL DATA [--split test] [--backend torch] [--json]
 
 The tasks are read from the model's named outputs; the trivial baseline is fitted on the whole
 training split (a run's own baseline, fitted on its training subset, is in its metrics.json).
@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model", help="a model.keras written by a training run")
     parser.add_argument("data", help="the prepared-data file (results/data/prepared.h5)")
     parser.add_argument("--split", choices=["val", "test"], default="test")
-    parser.add_argument("--backend", default="jax", choices=["jax", "tensorflow", "torch"])
+    # the default backend of the workflow, so that the printed metrics are the run's own
+    parser.add_argument("--backend", default="torch", choices=["torch", "jax", "tensorflow"])
     parser.add_argument(
         "--transform",
         default="log1p",
