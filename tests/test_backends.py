@@ -60,17 +60,12 @@ def test_backend_trains_a_run_whose_model_loads_anywhere(
     assert np.isfinite(np.asarray(pred["t_reg"])).all()
 
 
-def test_torch_training_pieces():
+@pytest.mark.parametrize(("script", "checks"), [("torch_checks.py", 3), ("sparse_checks.py", 2)])
+def test_pytorch_checks_in_their_own_process(script, checks):
+    """tests/torch_checks.py (fast forward, dropout mask, FusedAdam) and tests/sparse_checks.py
+    (sparse first layer equals dense) on the PyTorch backend."""
     proc = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "torch_checks.py")], capture_output=True, text=True, cwd=REPO
+        [sys.executable, str(REPO / "tests" / script)], capture_output=True, text=True, cwd=REPO
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
-    assert proc.stdout.count("ok ") == 3, proc.stdout
-
-
-def test_sparse_first_layer_predictions_equal_dense_ones():
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "sparse_checks.py")], capture_output=True, text=True, cwd=REPO
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
-    assert proc.stdout.count("ok ") == 2, proc.stdout
+    assert proc.stdout.count("ok ") == checks, proc.stdout
