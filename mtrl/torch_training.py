@@ -7,6 +7,9 @@ the training; this module changes only the two places where the time goes:
   under ``torch.autocast`` (bfloat16 matrix products through oneDNN, float32 weights, float32
   heads), each Dense and Dropout layer as a bare PyTorch expression; prediction (the reported
   test and validation metrics) and the saved model stay float32.
+- On a CPU the first layers (the Dense layers on the 5,000-word input) read each batch through
+  its non-zeros (:class:`SparseInputMatmul`: a float32 gather-and-sum forward, one dense
+  bfloat16 product for the kernel's gradient), with no cast of their large kernels.
 - :class:`FusedAdam` is Keras's Adam with the update of all weights done by PyTorch's fused
   kernel (one pass over weights, gradients and moments) instead of a chain of multi-tensor ops.
 
@@ -43,6 +46,82 @@ def dropout_mask(shape: torch.Size, rate: float, device: torch.device) -> torch.
     words = torch.randint(-(2**63), 2**63 - 1, (-(-n // 4),), dtype=torch.int64, device=device)
     threshold = round(rate * 65536) - 32768
     return (words.view(torch.int16)[:n] >= threshold).view(shape)
+
+
+class SparseRows:
+    """The non-zeros of a dense CPU batch, found once a step and shared by every first layer."""
+
+    def __init__(self, x: torch.Tensor) -> None:
+        self.dense = x
+        rows, self.columns = torch.nonzero(x, as_tuple=True)
+        self.values = x[rows, self.columns]
+        counts = torch.bincount(rows, minlength=x.shape[0])
+        self.offsets = torch.cumsum(counts, 0) - counts
+        self._cast: dict[torch.dtype, torch.Tensor] = {}
+
+    def dense_as(self, dtype: torch.dtype) -> torch.Tensor:
+        """The batch in ``dtype`` (cached: every tower's weight gradient uses it)."""
+        if dtype not in self._cast:
+            self._cast[dtype] = self.dense.to(dtype)
+        return self._cast[dtype]
+
+
+class SparseInputMatmul(torch.autograd.Function):
+    """``x @ kernel`` over a bag-of-words batch: forward from its non-zeros, in float32.
+
+    The forward pass gathers and sums the ~100 kernel rows of each row's words (``embedding_bag``;
+    0.3 ms against 1.6 ms for the dense bfloat16 product of a 128 x 5,000 batch, plus no cast of the
+    kernel); the kernel's gradient ``x^T @ dy`` is one dense product in ``grad_dtype`` (bfloat16
+    under autocast), accumulated and returned in float32. The batch itself needs no gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, kernel: torch.Tensor, batch: SparseRows, grad_dtype: torch.dtype) -> torch.Tensor:
+        ctx.batch, ctx.grad_dtype = batch, grad_dtype
+        return torch.nn.functional.embedding_bag(
+            batch.columns, kernel, batch.offsets, mode="sum", per_sample_weights=batch.values
+        )
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x = ctx.batch.dense_as(ctx.grad_dtype)
+        kernel_grad = torch.matmul(x.T, grad.to(ctx.grad_dtype))
+        return kernel_grad.to(torch.float32), None, None
+
+
+def _dense_layers_on_input(model: keras.Model) -> list[keras.layers.Dense]:
+    """The plain Dense layers (supported activation, no LoRA or quantisation) fed by the model input."""
+    inputs = {id(t) for t in model.inputs}
+    found = []
+    for nodes in model._nodes_by_depth.values():
+        for node in nodes:
+            layer = node.operation
+            if (
+                isinstance(layer, keras.layers.Dense)
+                and not layer.lora_enabled
+                and layer.quantization_mode is None
+                and getattr(layer.activation, "__name__", "") in _ACTIVATIONS
+                and all(id(t) in inputs for t in node.input_tensors)
+                and layer not in found
+            ):
+                found.append(layer)
+    return found
+
+
+def _sparse_input_dense(layer: keras.layers.Dense, autocast_dtype: str | None):
+    """A first Dense layer over the model's input, computed from the batch's non-zeros."""
+    kernel, bias = layer.kernel, layer.bias
+    activation = _ACTIVATIONS[layer.activation.__name__]
+    grad_dtype = getattr(torch, autocast_dtype or "float32")
+
+    def dense(x: torch.Tensor, batch: SparseRows) -> torch.Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            out = SparseInputMatmul.apply(kernel.value, batch, grad_dtype)
+            if bias is not None:
+                out = out + bias.value
+        return activation(out)
+
+    return dense
 
 
 def _fast_operation(operation, training: bool, float32_head: bool):
@@ -91,6 +170,7 @@ class AutocastModel(keras.Model):
         self._fast_ops = {}
         # output heads (the layers named after the outputs) stay float32 under autocast
         self._heads = {id(self.get_layer(name)) for name in self.output_names}
+        self._first_dense = {id(layer): layer for layer in _dense_layers_on_input(self)}
 
     def fast_call(self, x: torch.Tensor, training: bool) -> dict[str, torch.Tensor]:
         """The forward pass with each Dense/Dropout layer as a bare PyTorch expression.
@@ -99,8 +179,15 @@ class AutocastModel(keras.Model):
         Keras's ``Layer.__call__`` (a training step spends more time there than in the maths).
         """
         ops = self._fast_ops.setdefault(training, {})
+        # on a CPU the first layers read the bag-of-words batch through its non-zeros
+        batch = SparseRows(x) if self._first_dense and x.device.type == "cpu" and x.ndim == 2 else None
 
         def lean(operation):
+            if batch is not None and id(operation) in self._first_dense:
+                key = ("sparse", id(operation))
+                if key not in ops:
+                    ops[key] = _sparse_input_dense(operation, self.autocast_dtype)
+                return lambda inputs, **_: ops[key](inputs, batch)
             if id(operation) not in ops:
                 ops[id(operation)] = _fast_operation(operation, training, id(operation) in self._heads)
             return ops[id(operation)]
@@ -150,14 +237,15 @@ class AutocastModel(keras.Model):
             y_pred = self.fast_call(x, training=True)
         # the heads are float32: the loss needs no autocast (CUDA refuses BCE under it)
         loss = self._loss(x, y, y_pred, sample_weight, training=True)
-        self.zero_grad(set_to_none=True)
+        variables = self.trainable_weights
+        for variable in variables:  # Module.zero_grad walks every sub-module: ~4 ms a step
+            variable.value.grad = None
         self._loss_tracker.update_state(loss, sample_weight=x.shape[0])
         loss = self.optimizer.scale_loss(loss)
         if not self.trainable_weights:
             warnings.warn("The model does not have any trainable weights.", stacklevel=2)
             return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
         loss.backward()
-        variables = self.trainable_weights[:]
         with torch.no_grad():
             self.optimizer.apply([v.value.grad for v in variables], variables)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)

@@ -50,6 +50,53 @@ def check_fast_forward_equals_keras() -> None:
     assert 0 < gap < 0.1, gap
 
 
+def _first_layer_gradients(view, x: torch.Tensor, dtype: str | None) -> list[np.ndarray]:
+    """Gradients of the first layers' kernels for the sum of each output's first column."""
+    with torch.autocast("cpu", dtype=getattr(torch, dtype or "float32"), enabled=dtype is not None):
+        out = view.fast_call(x, training=False)
+    for variable in view.trainable_weights:
+        variable.value.grad = None
+    sum(o.float()[:, 0].sum() for o in out.values()).backward()
+    return [view.get_layer(name).kernel.value.grad.numpy().copy() for name in ("a_1", "b_1", "c_1")]
+
+
+def check_sparse_first_layer() -> None:
+    """The first layers read a bag-of-words batch through its non-zeros: same outputs and gradients."""
+    keras.utils.set_random_seed(0)
+    # private first layers (three towers on the input), as in the high-sharing preset
+    model = build_model(300, TASKS, (16, 8, 8, 4), (False, False, True, True), (0.0, 0.0, 0.5, 0.5))
+    rng = np.random.default_rng(0)
+    dense = np.where(rng.random((12, 300)) < 0.03, rng.integers(1, 5, (12, 300)), 0).astype("float32")
+    dense[[3, 11]] = 0  # empty rows, like a padded last batch
+    x = torch.from_numpy(np.log1p(dense))
+    exact = autocast_view(model, None)
+    assert {layer.name for layer in exact._first_dense.values()} == {"a_1", "b_1", "c_1"}
+    fast = exact.fast_call(x, training=False)
+    reference = model(x, training=False)
+    for name in fast:
+        np.testing.assert_allclose(fast[name].detach().numpy(), reference[name].detach().numpy(), atol=1e-6)
+    # float32: the kernel gradients equal dense autograd's
+    sparse_grads = _first_layer_gradients(exact, x, None)
+    for variable in model.trainable_weights:
+        variable.value.grad = None
+    sum(o[:, 0].sum() for o in model(x, training=False).values()).backward()
+    for name, grad in zip(("a_1", "b_1", "c_1"), sparse_grads, strict=True):
+        expected = model.get_layer(name).kernel.value.grad.numpy()
+        assert np.abs(expected).max() > 0
+        np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-6)
+        # a word absent from the batch gets no gradient
+        assert not grad[dense.sum(axis=0) == 0].any()
+    # bfloat16: close to float32 (the product x^T dy in bfloat16)
+    low_grads = _first_layer_gradients(autocast_view(model, "bfloat16"), x, "bfloat16")
+    for grad, low in zip(sparse_grads, low_grads, strict=True):
+        assert low.dtype == np.float32
+        np.testing.assert_allclose(low, grad, rtol=0.05, atol=0.02 * np.abs(grad).max())
+    # an all-zero batch: the layer returns its bias
+    zeros = torch.zeros(2, 300)
+    fast_zero, keras_zero = exact.fast_call(zeros, training=False), model(zeros, training=False)
+    np.testing.assert_allclose(fast_zero["a"].detach().numpy(), keras_zero["a"].detach().numpy(), atol=1e-6)
+
+
 def check_dropout_mask() -> None:
     torch.manual_seed(0)
     for rate in (0.5, 0.2, 0.9):
@@ -88,7 +135,12 @@ def check_fused_adam_matches_keras_adam() -> None:
 
 
 if __name__ == "__main__":
-    checks = [check_fast_forward_equals_keras, check_dropout_mask, check_fused_adam_matches_keras_adam]
+    checks = [
+        check_fast_forward_equals_keras,
+        check_sparse_first_layer,
+        check_dropout_mask,
+        check_fused_adam_matches_keras_adam,
+    ]
     for check in checks:
         check()
         print("ok", check.__name__, flush=True)
