@@ -48,22 +48,24 @@ import numpy as np
 from mtrl.data.batches import BatchSource, TaskTargets
 from mtrl.sharing import BUILTIN_PRESETS
 from mtrl.tasks import TaskSpec
-from mtrl.train import RunSpec, _keras_dataset, build_trainer
+from mtrl.train import RunSpec, _keras_dataset, build_trainer, reads_sparse_batches
 from benchmarks.bench_data import load_data
 
 features, labels = load_data(rows)
 tasks = [TaskSpec(f"t{i}", "binary") for i in range(3)]
 targets = {t.slug: TaskTargets(labels[t.name].astype("float32").reshape(-1, 1), np.ones(rows, bool)) for t in tasks}
-source = BatchSource(features, np.arange(rows), targets, 128)
 spec = RunSpec(tasks=[t.name for t in tasks], target="t0", n_train=rows, seed=0, precision=precision,
                sharing_mask=[bool(v) for v in BUILTIN_PRESETS[sharing]], dropout=(0, 0, 0.5, 0.5))
 set_seed(0, backend)
 times = []
 if loop:
     from benchmarks.torch_loop import train_epochs
+    source = BatchSource(features, np.arange(rows), targets, 128)
     times = train_epochs(_keras_dataset(source, shuffle=True, seed=0), spec.sharing_mask, epochs)
 else:
     model, trainer = build_trainer(spec, tasks, 5000, backend, precision)
+    # the batches the product feeds this path: dense, or their non-zeros (PyTorch on a CPU)
+    source = BatchSource(features, np.arange(rows), targets, 128, sparse=reads_sparse_batches(trainer, backend))
     class Timer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             self.t = time.perf_counter()

@@ -34,11 +34,15 @@ class SparsePlan:
     rest: keras.Model
     rescale: dict[str, tuple[float, float]]  # output -> (scale, offset) of a Rescaling head
 
+    def predict(self, block: sp.csr_matrix, n_rows: int) -> dict[str, np.ndarray]:
+        """:func:`predict_sparse` with this plan."""
+        return predict_sparse(self, block, n_rows)
+
 
 def sparse_first_layer_plan(model: keras.Model) -> SparsePlan | None:
     """The plan for ``model`` (a network of :func:`mtrl.model.build_model`, bare or wrapped by
     :func:`mtrl.model.with_original_units`), or None where it does not have that shape."""
-    inner, rescale = _unwrap(model)
+    inner, rescale = unwrap_units(model)
     if inner is None or len(inner.inputs) != 1:
         return None
     source = inner.inputs[0]
@@ -70,7 +74,7 @@ def sparse_first_layer_plan(model: keras.Model) -> SparsePlan | None:
     )
 
 
-def _unwrap(model: keras.Model) -> tuple[keras.Model | None, dict[str, tuple[float, float]]]:
+def unwrap_units(model: keras.Model) -> tuple[keras.Model | None, dict[str, tuple[float, float]]]:
     """(trained network, output -> Rescaling scale/offset) of a bare or wrapped model."""
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     if not nested:
@@ -101,11 +105,18 @@ def predict_sparse(plan: SparsePlan, block: sp.csr_matrix, n_rows: int) -> dict[
     out = plan.rest.predict_on_batch(hidden)
     if not isinstance(out, dict):
         out = dict(zip(plan.rest.output_names, out if isinstance(out, list) else [out], strict=True))
+    return rescaled(out, plan.rescale, block.shape[0])
+
+
+def rescaled(
+    outputs: dict[str, np.ndarray], rescale: dict[str, tuple[float, float]], n_rows: int
+) -> dict[str, np.ndarray]:
+    """The first ``n_rows`` of each output as float64, mapped to original units by ``rescale``."""
     result = {}
-    for name, value in out.items():
-        value = np.asarray(value, dtype=np.float64)[: block.shape[0]]
-        if name in plan.rescale:
-            scale, offset = plan.rescale[name]
+    for name, value in outputs.items():
+        value = np.asarray(value, dtype=np.float64)[:n_rows]
+        if name in rescale:
+            scale, offset = rescale[name]
             value = value * scale + offset
         result[name] = value
     return result

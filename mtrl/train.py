@@ -153,7 +153,12 @@ def sparse_plan(model):
 
     from mtrl.sparse_predict import sparse_first_layer_plan
 
-    return sparse_first_layer_plan(model) if keras.backend.backend() != "jax" else None
+    backend = keras.backend.backend()
+    if backend == "torch" and _device(backend) == "cpu":
+        from mtrl.torch_training import TorchSparsePlan
+
+        return TorchSparsePlan.of(model)
+    return sparse_first_layer_plan(model) if backend != "jax" else None
 
 
 _PLAN_UNSET = object()
@@ -174,8 +179,6 @@ def predict(
     faster, equal to float rounding); otherwise chunks are densified. Chunks are padded to one
     size, so that one compiled function serves them all.
     """
-    from mtrl.sparse_predict import predict_sparse
-
     batch_size = batch_size or eval_batch_size(len(rows))
     if plan is _PLAN_UNSET:
         plan = sparse_plan(model)
@@ -183,7 +186,7 @@ def predict(
     for start in range(0, len(rows), batch_size):
         part = rows[start : start + batch_size]
         if plan is not None:
-            out = predict_sparse(plan, transformed_rows(data.dataset.features, part, transform), batch_size)
+            out = plan.predict(transformed_rows(data.dataset.features, part, transform), batch_size)
         else:
             out = model.predict_on_batch(densify(data.dataset.features, part, transform, n_rows=batch_size))
         for slug, value in out.items():
@@ -251,6 +254,15 @@ def build_trainer(spec: RunSpec, tasks: Sequence[TaskSpec], input_dim: int, back
     return model, trainer
 
 
+def reads_sparse_batches(trainer, backend: str) -> bool:
+    """Whether ``trainer`` is fed each batch's non-zeros instead of a dense batch.
+
+    The PyTorch training path on a CPU reads the words directly (:mod:`mtrl.torch_training`);
+    every other path gets dense batches.
+    """
+    return bool(getattr(trainer, "reads_sparse_batches", False)) and _device(backend) == "cpu"
+
+
 def train_run(
     data_path: str | Path,
     spec: RunSpec,
@@ -279,8 +291,10 @@ def train_run(
     data = cached_prepared(data_path)  # the warm worker's parsed copy, else read from disk
     inputs = prepare_run_inputs(data, spec)
     features = data.dataset.features
+    model, trainer = build_trainer(spec, inputs.tasks, features.shape[1], backend, precision)
+    sparse = reads_sparse_batches(trainer, backend)
     train_source = BatchSource(
-        features, inputs.train_rows, inputs.train_targets, spec.batch_size, spec.feature_transform
+        features, inputs.train_rows, inputs.train_targets, spec.batch_size, spec.feature_transform, sparse
     )
     val_source = BatchSource(
         features,
@@ -288,9 +302,8 @@ def train_run(
         inputs.val_targets,
         eval_batch_size(len(data.rows("val"))),
         spec.feature_transform,
+        sparse,
     )
-
-    model, trainer = build_trainer(spec, inputs.tasks, features.shape[1], backend, precision)
     target_slug = data.dataset.task(spec.target).slug
     monitor = "val_loss" if spec.monitor == "total" or len(inputs.tasks) == 1 else f"val_{target_slug}_loss"
     early = keras.callbacks.EarlyStopping(

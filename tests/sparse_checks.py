@@ -1,4 +1,4 @@
-"""Checks of mtrl.sparse_predict on the PyTorch backend, run in a process of their own."""
+"""Checks of mtrl.sparse_predict and the PyTorch sparse plan, run in a process of their own."""
 
 import os
 import sys
@@ -17,6 +17,7 @@ import scipy.sparse as sp  # noqa: E402
 from mtrl.model import build_model, with_original_units  # noqa: E402
 from mtrl.sparse_predict import predict_sparse, sparse_first_layer_plan  # noqa: E402
 from mtrl.tasks import TaskSpec  # noqa: E402
+from mtrl.torch_training import TorchSparsePlan  # noqa: E402
 
 TASKS = [TaskSpec("a", "binary"), TaskSpec("b", "regression"), TaskSpec("c", "multiclass", ("x", "y", "z"))]
 
@@ -30,25 +31,26 @@ def check_sparse_equals_dense() -> None:
             plan = sparse_first_layer_plan(candidate)
             assert plan is not None, mask
             assert len(plan.kernels) == (1 if mask[0] else 3), (mask, len(plan.kernels))
-            sparse = predict_sparse(plan, block, n_rows=8)
+            torch_plan = TorchSparsePlan.of(candidate)
+            assert torch_plan is not None, mask
             dense = candidate.predict_on_batch(np.vstack([block.toarray(), np.zeros((1, 60), np.float32)]))
-            assert sorted(sparse) == ["a", "b", "c"]
-            for name, value in sparse.items():
-                assert value.shape[0] == 7
-                np.testing.assert_allclose(value, np.asarray(dense[name])[:7], rtol=1e-5, atol=1e-5)
+            for sparse in (predict_sparse(plan, block, n_rows=8), torch_plan.predict(block)):
+                assert sorted(sparse) == ["a", "b", "c"]
+                for name, value in sparse.items():
+                    assert value.shape[0] == 7 and value.dtype == np.float64
+                    np.testing.assert_allclose(value, np.asarray(dense[name])[:7], rtol=1e-5, atol=1e-5)
         assert sparse_first_layer_plan(candidate).rescale == {"b": (2.0, 10.0)}
 
 
 def check_unsupported_models_fall_back() -> None:
     inputs = keras.Input((10,))
-    hidden = keras.layers.Dense(4, activation="gelu")(inputs)
-    assert (
-        sparse_first_layer_plan(keras.Model(inputs, {"a": keras.layers.Dense(1, name="a")(hidden)})) is None
-    )
-    hidden = keras.layers.BatchNormalization()(inputs)
-    assert (
-        sparse_first_layer_plan(keras.Model(inputs, {"a": keras.layers.Dense(1, name="a")(hidden)})) is None
-    )
+    for hidden in (
+        keras.layers.Dense(4, activation="gelu")(inputs),
+        keras.layers.BatchNormalization()(inputs),
+    ):
+        model = keras.Model(inputs, {"a": keras.layers.Dense(1, name="a")(hidden)})
+        assert sparse_first_layer_plan(model) is None
+        assert TorchSparsePlan.of(model) is None
 
 
 if __name__ == "__main__":

@@ -97,6 +97,51 @@ def check_sparse_first_layer() -> None:
     np.testing.assert_allclose(fast_zero["a"].detach().numpy(), keras_zero["a"].detach().numpy(), atol=1e-6)
 
 
+def check_sparse_batches_train_like_dense_ones() -> None:
+    """fit() on the batches' non-zeros gives the same weights and history as on dense batches."""
+    import scipy.sparse as sp
+
+    from mtrl.data.batches import BatchSource, TaskTargets
+    from mtrl.model import compile_model
+    from mtrl.train import _keras_dataset
+
+    rng = np.random.default_rng(3)
+    rows = 50
+    features = sp.random(rows, 300, density=0.05, format="csr", dtype=np.float32, random_state=3)
+    targets = {
+        "a": TaskTargets(rng.integers(0, 2, (rows, 1)).astype("float32"), np.ones(rows, bool)),
+        "b": TaskTargets(rng.normal(size=(rows, 1)).astype("float32"), rng.random(rows) < 0.7),
+    }
+    tasks = TASKS[:2]
+    results = []
+    for sparse in (False, True):
+        keras.utils.set_random_seed(0)
+        model = build_model(300, tasks, (16, 8, 8, 4), (False, False, True, True), (0.0, 0.0, 0.5, 0.5))
+        view = autocast_view(model, "bfloat16")
+        assert view.reads_sparse_batches
+        compile_model(view, tasks, FusedAdam(learning_rate=0.01), 0.01)
+        train = BatchSource(features, np.arange(40), targets, 16, sparse=sparse)
+        val = BatchSource(
+            features,
+            np.arange(40, rows),
+            {k: TaskTargets(t.values[40:], t.mask[40:]) for k, t in targets.items()},
+            16,
+            sparse=sparse,
+        )
+        history = view.fit(
+            _keras_dataset(train, shuffle=True, seed=0),
+            validation_data=_keras_dataset(val, shuffle=False, seed=0),
+            epochs=2,
+            verbose=0,
+        )
+        results.append((history.history, model.get_weights()))
+    (dense_history, dense_weights), (sparse_history, sparse_weights) = results
+    assert dense_history == sparse_history, (dense_history, sparse_history)
+    assert "val_loss" in sparse_history and len(sparse_history["loss"]) == 2
+    for dense_w, sparse_w in zip(dense_weights, sparse_weights, strict=True):
+        np.testing.assert_array_equal(dense_w, sparse_w)
+
+
 def check_dropout_mask() -> None:
     torch.manual_seed(0)
     for rate in (0.5, 0.2, 0.9):
@@ -138,6 +183,7 @@ if __name__ == "__main__":
     checks = [
         check_fast_forward_equals_keras,
         check_sparse_first_layer,
+        check_sparse_batches_train_like_dense_ones,
         check_dropout_mask,
         check_fused_adam_matches_keras_adam,
     ]

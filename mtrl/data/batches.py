@@ -1,4 +1,8 @@
-"""Dense mini-batches cut from sparse CSR features (the full matrix is never densified)."""
+"""Mini-batches cut from sparse CSR features (the full matrix is never densified).
+
+A batch's inputs are either a dense array (any backend) or the batch's non-zeros
+(:func:`sparse_parts`, for a training step that reads the words directly).
+"""
 
 from __future__ import annotations
 
@@ -39,6 +43,26 @@ def densify(
     return out
 
 
+SPARSE_KEYS = ("word_ids", "word_offsets", "word_values")
+
+
+def sparse_parts(block: sp.csr_matrix, n_rows: int | None = None) -> dict[str, np.ndarray]:
+    """The non-zeros of CSR rows as ``embedding_bag``-style arrays (keys :data:`SPARSE_KEYS`).
+
+    ``word_ids`` (int64) and ``word_values`` (float32) list each row's entries in order;
+    ``word_offsets`` (int64, one per row) is where each row starts. With ``n_rows`` larger than
+    the block, empty rows are appended (a padded batch).
+    """
+    n_rows = max(n_rows or 0, block.shape[0])
+    offsets = np.full(n_rows, block.indptr[-1], dtype=np.int64)
+    offsets[: block.shape[0]] = block.indptr[:-1]
+    return {
+        "word_ids": block.indices.astype(np.int64),
+        "word_offsets": offsets,
+        "word_values": block.data.astype(np.float32, copy=False),
+    }
+
+
 @dataclass
 class TaskTargets:
     """A task's training targets over some rows: values (0 where missing) and a label mask."""
@@ -49,19 +73,23 @@ class TaskTargets:
 
 @dataclass
 class BatchSource:
-    """Rows of a split with their per-task targets, cut into dense batches."""
+    """Rows of a split with their per-task targets, cut into batches.
+
+    ``sparse``: a batch's inputs are its non-zeros (:func:`sparse_parts`) instead of a dense array.
+    """
 
     features: sp.csr_matrix
     rows: np.ndarray
     targets: Mapping[str, TaskTargets]
     batch_size: int
     transform: str = "log1p"
+    sparse: bool = False
 
     def __len__(self) -> int:
         return int(np.ceil(len(self.rows) / self.batch_size))
 
     def batch(self, index: int, order: np.ndarray | None = None):
-        """``(x, y, w)``: dense inputs, per-task targets and per-task sample weights.
+        """``(x, y, w)``: inputs (dense, or the non-zeros), per-task targets and sample weights.
 
         Every batch has ``batch_size`` rows: a short last batch is padded with zero rows of weight
         zero, so that compiled training steps see one shape. A task's weights are its label mask
@@ -71,7 +99,11 @@ class BatchSource:
         positions = np.arange(len(self.rows)) if order is None else order
         sel = positions[index * self.batch_size : (index + 1) * self.batch_size]
         pad = self.batch_size - len(sel)
-        x = densify(self.features, self.rows[sel], self.transform, n_rows=self.batch_size)
+        if self.sparse:
+            block = transformed_rows(self.features, self.rows[sel], self.transform)
+            x = sparse_parts(block, n_rows=self.batch_size)
+        else:
+            x = densify(self.features, self.rows[sel], self.transform, n_rows=self.batch_size)
         y, w = {}, {}
         for slug, t in self.targets.items():
             values = t.values[sel]
