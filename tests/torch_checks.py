@@ -142,6 +142,50 @@ def check_sparse_batches_train_like_dense_ones() -> None:
         np.testing.assert_array_equal(dense_w, sparse_w)
 
 
+def check_lean_losses_and_metrics_equal_keras() -> None:
+    """LeanCompiled: the same history and weights as Keras's compute_loss/compute_metrics."""
+    import scipy.sparse as sp
+
+    from mtrl.data.batches import BatchSource, TaskTargets
+    from mtrl.model import compile_model
+    from mtrl.torch_training import LeanCompiled
+    from mtrl.train import _keras_dataset
+
+    rng = np.random.default_rng(5)
+    rows = 60
+    features = sp.random(rows, 300, density=0.05, format="csr", dtype=np.float32, random_state=5)
+    targets = {
+        "a": TaskTargets(rng.integers(0, 2, (rows, 1)).astype("float32"), rng.random(rows) < 0.8),
+        "b": TaskTargets(rng.normal(size=(rows, 1)).astype("float32"), rng.random(rows) < 0.6),
+        "c": TaskTargets(rng.integers(0, 3, (rows, 1)).astype("float32"), rng.random(rows) < 0.7),
+    }
+    results = []
+    for lean in (False, True):
+        keras.utils.set_random_seed(0)
+        model = build_model(300, TASKS, (16, 8, 8, 4), (True, False, False, True), (0.0, 0.0, 0.5, 0.5))
+        view = autocast_view(model, "bfloat16")
+        compile_model(view, TASKS, FusedAdam(learning_rate=0.01), 0.01, {"b": 0.5})
+        if not lean:
+            view._lean_compiled = None  # Keras's own loss and metrics
+        train = BatchSource(features, np.arange(45), targets, 16, sparse=True)
+        val_targets = {k: TaskTargets(t.values[45:], t.mask[45:]) for k, t in targets.items()}
+        val = BatchSource(features, np.arange(45, rows), val_targets, 16, sparse=True)
+        history = view.fit(
+            _keras_dataset(train, shuffle=True, seed=0),
+            validation_data=_keras_dataset(val, shuffle=False, seed=0),
+            epochs=3,
+            verbose=0,
+        )
+        assert isinstance(view._lean_compiled, LeanCompiled) == lean, view._lean_compiled
+        results.append((history.history, model.get_weights()))
+    (keras_history, keras_weights), (lean_history, lean_weights) = results
+    assert sorted(lean_history) == sorted(keras_history), (sorted(lean_history), sorted(keras_history))
+    for key, values in keras_history.items():
+        np.testing.assert_array_equal(lean_history[key], values, err_msg=key)
+    for keras_w, lean_w in zip(keras_weights, lean_weights, strict=True):
+        np.testing.assert_array_equal(lean_w, keras_w)
+
+
 def check_dropout_mask() -> None:
     torch.manual_seed(0)
     for rate in (0.5, 0.2, 0.9):
@@ -184,6 +228,7 @@ if __name__ == "__main__":
         check_fast_forward_equals_keras,
         check_sparse_first_layer,
         check_sparse_batches_train_like_dense_ones,
+        check_lean_losses_and_metrics_equal_keras,
         check_dropout_mask,
         check_fused_adam_matches_keras_adam,
     ]
