@@ -287,13 +287,18 @@ class LeanCompiled:
             value = _divide_no_nan(torch.sum(values), torch.tensor(float(values.numel())))
             if tracker is not None:
                 n = y_p.shape[0]
-                tracker.total.value.add_(value * n)
-                tracker.count.value.add_(float(n))
+                with torch.no_grad():  # metric state stays out of the autograd graph
+                    tracker.total.value.add_(value * n)
+                    tracker.count.value.add_(float(n))
             total = total + (value * weight if weight is not None else value)
         return total
 
     def update_metrics(self, y, y_pred, sample_weight) -> None:
         """Update the weighted metrics like Keras's CompileMetrics (Mean over label-masked rows)."""
+        with torch.no_grad():  # metric state stays out of the autograd graph
+            self._update_metrics(y, y_pred, sample_weight)
+
+    def _update_metrics(self, y, y_pred, sample_weight) -> None:
         weights = self.flatten(sample_weight)
         for metrics, y_t, y_p, w in zip(
             self.metrics, self.flatten(y), self.flatten(y_pred), weights, strict=True

@@ -177,6 +177,9 @@ def check_lean_losses_and_metrics_equal_keras() -> None:
             verbose=0,
         )
         assert isinstance(view._lean_compiled, LeanCompiled) == lean, view._lean_compiled
+        # metric state never joins the autograd graph (it would keep every step's graph alive)
+        for variable in view.metrics_variables:
+            assert not variable.value.requires_grad and variable.value.grad_fn is None, variable.path
         results.append((history.history, model.get_weights()))
     (keras_history, keras_weights), (lean_history, lean_weights) = results
     assert sorted(lean_history) == sorted(keras_history), (sorted(lean_history), sorted(keras_history))
