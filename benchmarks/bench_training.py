@@ -216,6 +216,7 @@ def main() -> None:
             "limit_seconds": round(limit, 3),
             "times_the_limit": round(median / limit, 2),
             "peak_rss_mib": round(rss[key]),
+            "epoch_seconds": [round(v, 3) for v in values],
         }
     result = {
         "machine": {
