@@ -1,7 +1,7 @@
 """The PyTorch-backend training path: bfloat16 autocast and a fused Adam update.
 
 On the PyTorch backend a Keras model is a ``torch.nn.Module``, and Keras's own ``fit`` loop drives
-the training; this module changes only the two places where the time goes:
+the training; this module changes only the places where the time goes:
 
 - :class:`AutocastModel` runs the forward pass and the loss of each training and validation step
   under ``torch.autocast`` (bfloat16 matrix products through oneDNN, float32 weights, float32
@@ -12,6 +12,9 @@ the training; this module changes only the two places where the time goes:
   bfloat16 product for the kernel's gradient), with no cast of their large kernels.
 - :class:`FusedAdam` is Keras's Adam with the update of all weights done by PyTorch's fused
   kernel (one pass over weights, gradients and moments) instead of a chain of multi-tensor ops.
+- :class:`LeanCompiled` computes the compiled losses and metrics in a few PyTorch operations
+  (same values, same metric variables) instead of Keras's generic per-step code.
+- :class:`TorchSparsePlan`: float32 predictions from CSR rows through the same lean forward pass.
 
 Import only with ``KERAS_BACKEND=torch``.
 """
@@ -137,6 +140,7 @@ def _dense_layers_on_input(model: keras.Model) -> list[keras.layers.Dense]:
                 and layer.quantization_mode is None
                 and getattr(layer.activation, "__name__", "") in _ACTIVATIONS
                 and all(id(t) in inputs for t in node.input_tensors)
+                and len(layer._inbound_nodes) == 1  # called on the input only
                 and layer not in found
             ):
                 found.append(layer)
