@@ -41,8 +41,10 @@ loop = backend == "loop"  # the hand-written PyTorch loop (reference, not a Kera
 backend = "torch" if loop else backend
 rows, epochs, threads = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 configure(backend, threads=threads)
-from mtrl.runtime import import_keras, set_seed
+from mtrl.runtime import import_keras, keep_freed_memory, set_seed
 keras = import_keras(backend)
+if backend == "torch":
+    keep_freed_memory()  # as mtrl's PyTorch jobs (mtrl.train.train_run) do; the loop gets it too
 t_import = time.perf_counter() - t0
 import numpy as np
 from mtrl.data.batches import BatchSource, TaskTargets

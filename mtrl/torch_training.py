@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 import keras
 import numpy as np
 import torch
+from keras.src.losses.loss import squeeze_or_expand_to_same_rank
 from keras.src.losses.losses import LossFunctionWrapper
 from keras.src.models import functional
 from keras.src.trainers.data_adapters import data_adapter_utils
@@ -92,7 +93,7 @@ class SparseRows:
                 self._dense[dtype] = next(iter(self._dense.values())).to(dtype)
             else:
                 counts = torch.diff(self.offsets, append=self.offsets.new_tensor([len(self.ids)]))
-                rows = torch.repeat_interleave(torch.arange(self.shape[0]), counts)
+                rows = torch.repeat_interleave(torch.arange(self.shape[0], device=counts.device), counts)
                 dense = torch.zeros(self.shape, dtype=dtype, device=self.values.device)
                 dense.index_put_((rows, self.ids), self.values.to(dtype), accumulate=True)
                 self._dense[dtype] = dense
@@ -110,7 +111,8 @@ class SparseInputMatmul(torch.autograd.Function):
     The forward pass gathers and sums the ~100 kernel rows of each row's words (``embedding_bag``;
     0.3 ms against 1.6 ms for the dense bfloat16 product of a 128 x 5,000 batch, plus no cast of the
     kernel); the kernel's gradient ``x^T @ dy`` is one dense product in ``grad_dtype`` (bfloat16
-    under autocast), accumulated and returned in float32. The batch itself needs no gradient.
+    under autocast: the product accumulates in float32 inside oneDNN, is rounded to bfloat16 and
+    returned as float32). The batch itself needs no gradient.
     """
 
     @staticmethod
@@ -275,6 +277,21 @@ class LeanCompiled:
                     return None
         if len(compiled._flat_weighted_metrics) != len(loss._flat_losses):
             return None
+        widths = {
+            name: tensor.shape[-1] for name, tensor in zip(model.output_names, model.outputs, strict=True)
+        }
+        for (path, wrapper, _weight, _), mls in zip(
+            loss._flat_losses, compiled._flat_weighted_metrics, strict=True
+        ):
+            one_column = widths.get(path[0]) == 1
+            if wrapper.fn.__name__ != "sparse_categorical_crossentropy" and not one_column:
+                return None  # per-sample values of wider heads are averaged over columns by Keras
+            if (
+                mls
+                and not one_column
+                and any(not isinstance(m, keras.metrics.SparseCategoricalAccuracy) for m in mls.metrics)
+            ):
+                return None
         try:
             return cls(model)
         except (ValueError, AttributeError):
@@ -284,8 +301,8 @@ class LeanCompiled:
         """The weighted total loss; updates each output's loss tracker like Keras's CompileLoss."""
         total = 0
         for name, fn, kwargs, weight, tracker in self.losses:
-            y_p = y_pred[name]
-            per_sample = fn(y[name].to(y_p.dtype), y_p, **kwargs)
+            y_t, y_p = squeeze_or_expand_to_same_rank(y[name].to(y_pred[name].dtype), y_pred[name])
+            per_sample = fn(y_t, y_p, **kwargs)
             w = sample_weight[name].to(per_sample.dtype) if sample_weight is not None else None
             values = per_sample if w is None else per_sample * w.reshape(per_sample.shape)
             value = _divide_no_nan(torch.sum(values), torch.tensor(float(values.numel())))
@@ -311,10 +328,11 @@ class LeanCompiled:
             for m in metrics:
                 if isinstance(m, keras.metrics.SparseCategoricalAccuracy):
                     values = (y_t.reshape(-1) == torch.argmax(y_p, dim=-1).to(y_t.dtype)).float()
-                elif isinstance(m, keras.metrics.BinaryAccuracy):
+                elif isinstance(m, keras.metrics.BinaryAccuracy):  # one-column heads (see of())
+                    y_t = y_t.reshape(y_p.shape)
                     values = (y_t == (y_p > 0.5).to(y_t.dtype)).float().reshape(-1)
-                else:  # RootMeanSquaredError: a Mean of squared errors
-                    values = torch.square(y_p - y_t).reshape(-1)
+                else:  # RootMeanSquaredError: a Mean of squared errors, one-column heads
+                    values = torch.square(y_p - y_t.reshape(y_p.shape).to(y_p.dtype)).reshape(-1)
                 m.total.value.add_(torch.sum(values * w))
                 m.count.value.add_(torch.sum(w))
 
@@ -332,7 +350,7 @@ class AutocastModel(keras.Model):
 
     Build it over an existing functional model's graph, sharing its layers and weights::
 
-        fast = AutocastModel(inputs=model.inputs, outputs=model.outputs, autocast_dtype="bfloat16")
+        fast = autocast_view(model, "bfloat16")  # AutocastModel(inputs=..., outputs={name: tensor})
     """
 
     def __init__(self, *args, autocast_dtype: str | None = None, **kwargs) -> None:
@@ -368,7 +386,9 @@ class AutocastModel(keras.Model):
             if batch is not None and id(operation) in self._first_dense:
                 key = ("sparse", id(operation))
                 if key not in ops:
-                    ops[key] = _sparse_input_dense(operation, self.autocast_dtype)
+                    # a head on the input keeps a float32 gradient (heads stay float32)
+                    dtype = None if id(operation) in self._heads else self.autocast_dtype
+                    ops[key] = _sparse_input_dense(operation, dtype)
                 return lambda inputs, **_: ops[key](inputs, batch)
             if id(operation) not in ops:
                 ops[id(operation)] = _fast_operation(operation, training, id(operation) in self._heads)
@@ -429,13 +449,15 @@ class AutocastModel(keras.Model):
     def _lean(self) -> LeanCompiled | None:
         """The lean losses and metrics, once Keras has built its own (at the first step)."""
         if self._lean_compiled is False:
-            if not (self._compile_loss and self._compile_loss.built and self._compile_metrics.built):
+            loss, metrics = self._compile_loss, self._compile_metrics
+            if loss is None or not loss.built or (metrics is not None and not metrics.built):
                 return None  # Keras's symbolic build calls these before building its metrics
             self._lean_compiled = LeanCompiled.of(self)
         return self._lean_compiled
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        lean = self._lean()
+        # mtrl's batches weight every output (a dict); anything else goes through Keras
+        lean = self._lean() if isinstance(sample_weight, Mapping) else None
         if lean is None:
             return super().compute_metrics(x, y, y_pred, sample_weight=sample_weight)
         lean.update_metrics(y, y_pred, sample_weight)
@@ -451,7 +473,7 @@ class AutocastModel(keras.Model):
         PyTorch's binary cross-entropy raises on NaN probabilities instead of returning NaN.
         """
         try:
-            lean = self._lean()
+            lean = self._lean() if isinstance(sample_weight, Mapping) else None
             if lean is not None:
                 return lean.loss(y, y_pred, sample_weight)
             return self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)

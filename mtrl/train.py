@@ -22,7 +22,7 @@ from mtrl.data.subsets import target_mask_rows, training_rows
 from mtrl.io import atomic_path, write_json
 from mtrl.metrics import baseline_metrics, task_metrics
 from mtrl.precision import resolve_precision
-from mtrl.runtime import import_keras, set_seed
+from mtrl.runtime import import_keras, keep_freed_memory, set_seed
 from mtrl.tasks import TaskSpec
 from mtrl.worker import cached_prepared
 
@@ -144,10 +144,12 @@ def _keras_dataset(source: BatchSource, shuffle: bool, seed: int):
 
 
 def sparse_plan(model):
-    """The sparse-first-layer plan of ``model`` (:mod:`mtrl.sparse_predict`), or None for dense.
+    """The plan that predicts ``model``'s outputs from sparse rows, or None for dense chunks.
 
-    On JAX the dense product is one XLA program, compiled once and cached across runs, and was
-    measured faster than a sparse first layer plus a second program for the rest.
+    On PyTorch on a CPU, :class:`mtrl.torch_training.TorchSparsePlan` (the whole network through
+    the lean float32 forward pass); on TensorFlow, :mod:`mtrl.sparse_predict` (a SciPy first layer,
+    the rest through Keras). On JAX the dense product is one XLA program, compiled once and cached
+    across runs, and was measured faster than a sparse first layer plus a second program.
     """
     import keras
 
@@ -176,8 +178,8 @@ def predict(
 
     On PyTorch and TensorFlow the first layer reads the sparse word counts directly where the
     model allows it (``plan``, by default :func:`sparse_plan`: the split's predictions 2-4x
-    faster, equal to float rounding); otherwise chunks are densified. Chunks are padded to one
-    size, so that one compiled function serves them all.
+    faster, equal to float rounding); otherwise chunks are densified. Chunks for Keras are padded
+    to one size, so that one compiled function serves them all.
     """
     batch_size = batch_size or eval_batch_size(len(rows))
     if plan is _PLAN_UNSET:
@@ -277,6 +279,8 @@ def train_run(
     from mtrl.model import count_parameters, with_original_units
 
     t_start = time.perf_counter()
+    if backend == "torch":
+        keep_freed_memory()  # this job's process only (a warm worker's child; not the server)
     set_seed(spec.seed, backend)
     if backend == "tensorflow":
         import tensorflow as tf

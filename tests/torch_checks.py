@@ -98,7 +98,9 @@ def check_sparse_first_layer() -> None:
 
 
 def check_sparse_batches_train_like_dense_ones() -> None:
-    """fit() on the batches' non-zeros gives the same weights and history as on dense batches."""
+    """fit() on the pipeline's non-zeros (SparseRows.from_parts) gives the same weights and history
+    as on dense batches (read through their non-zeros by SparseRows.from_dense; the dense maths
+    itself is checked against Keras in check_sparse_first_layer)."""
     import scipy.sparse as sp
 
     from mtrl.data.batches import BatchSource, TaskTargets
@@ -157,7 +159,8 @@ def check_lean_losses_and_metrics_equal_keras() -> None:
     targets = {
         "a": TaskTargets(rng.integers(0, 2, (rows, 1)).astype("float32"), rng.random(rows) < 0.8),
         "b": TaskTargets(rng.normal(size=(rows, 1)).astype("float32"), rng.random(rows) < 0.6),
-        "c": TaskTargets(rng.integers(0, 3, (rows, 1)).astype("float32"), rng.random(rows) < 0.7),
+        # multiclass targets as mtrl.train builds them: int32 class indices, one per row
+        "c": TaskTargets(rng.integers(0, 3, rows).astype("int32"), rng.random(rows) < 0.7),
     }
     results = []
     for lean in (False, True):
@@ -187,6 +190,27 @@ def check_lean_losses_and_metrics_equal_keras() -> None:
         np.testing.assert_array_equal(lean_history[key], values, err_msg=key)
     for keras_w, lean_w in zip(keras_weights, lean_weights, strict=True):
         np.testing.assert_array_equal(lean_w, keras_w)
+
+
+def check_lean_falls_back_to_keras() -> None:
+    """Models compiled without metrics, or fed without sample weights, train through Keras's code."""
+    keras.utils.set_random_seed(0)
+    tasks = TASKS[:1]
+    model = build_model(30, tasks, (8, 8, 4, 4), (True, True, True, True), (0.0, 0.0, 0.5, 0.5))
+    view = autocast_view(model, "bfloat16")
+    view.compile(optimizer=FusedAdam(learning_rate=0.01), loss={"a": "binary_crossentropy"})
+    x = np.random.default_rng(0).random((32, 30)).astype("float32")
+    y = {"a": np.ones((32, 1), "float32")}
+    history = view.fit(x, y, batch_size=16, epochs=2, verbose=0).history  # no metrics, no weights
+    assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all(), history
+    # a head reading the input directly keeps a float32 kernel gradient
+    head_only = build_model(30, tasks, (), (), ())
+    fast = autocast_view(head_only, "bfloat16")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = fast.fast_call(torch.from_numpy(x), training=True)
+    out["a"].sum().backward()
+    exact = torch.from_numpy(x).T @ (out["a"] * (1 - out["a"])).detach()
+    np.testing.assert_allclose(head_only.get_layer("a").kernel.value.grad.numpy(), exact.numpy(), rtol=1e-5)
 
 
 def check_dropout_mask() -> None:
@@ -232,6 +256,7 @@ if __name__ == "__main__":
         check_sparse_first_layer,
         check_sparse_batches_train_like_dense_ones,
         check_lean_losses_and_metrics_equal_keras,
+        check_lean_falls_back_to_keras,
         check_dropout_mask,
         check_fused_adam_matches_keras_adam,
     ]
