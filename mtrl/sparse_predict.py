@@ -9,7 +9,7 @@ first Dense layers (those that read the input) and the rest (a Keras model over 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import keras
@@ -39,24 +39,31 @@ class SparsePlan:
         return predict_sparse(self, block, n_rows)
 
 
-def sparse_first_layer_plan(model: keras.Model) -> SparsePlan | None:
-    """The plan for ``model`` (a network of :func:`mtrl.model.build_model`, bare or wrapped by
-    :func:`mtrl.model.with_original_units`), or None where it does not have that shape."""
-    inner, rescale = unwrap_units(model)
-    if inner is None or len(inner.inputs) != 1:
+def input_dense_layers(model: keras.Model, activations: Collection[str]) -> list[keras.layers.Dense] | None:
+    """The Dense layers that read ``model``'s single input, or None unless every reader of the
+    input is such a layer: called once, activation in ``activations``, no LoRA or quantisation."""
+    if len(model.inputs) != 1:
         return None
-    source = inner.inputs[0]
-    firsts = []
-    for layer in inner.layers:
+    source = model.inputs[0]
+    found = []
+    for layer in model.layers:
         nodes = getattr(layer, "_inbound_nodes", [])
         if any(any(t is source for t in node.input_tensors) for node in nodes):
             if not isinstance(layer, keras.layers.Dense) or len(nodes) != 1:
                 return None
             name = getattr(layer.activation, "__name__", "")
-            if name not in _NUMPY_ACTIVATIONS or layer.lora_enabled or layer.quantization_mode:
+            if name not in activations or layer.lora_enabled or layer.quantization_mode:
                 return None
-            firsts.append(layer)
-    if not firsts:
+            found.append(layer)
+    return found or None
+
+
+def sparse_first_layer_plan(model: keras.Model) -> SparsePlan | None:
+    """The plan for ``model`` (a network of :func:`mtrl.model.build_model`, bare or wrapped by
+    :func:`mtrl.model.with_original_units`), or None where it does not have that shape."""
+    inner, rescale = unwrap_units(model)
+    firsts = input_dense_layers(inner, _NUMPY_ACTIVATIONS) if inner is not None else None
+    if firsts is None:
         return None
     try:
         rest = keras.Model(inputs=[layer.output for layer in firsts], outputs=inner.outputs)

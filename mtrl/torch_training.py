@@ -34,6 +34,7 @@ from keras.src.models import functional
 from keras.src.trainers.data_adapters import data_adapter_utils
 
 from mtrl.data.batches import SPARSE_KEYS
+from mtrl.sparse_predict import input_dense_layers
 
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": torch.relu,
@@ -127,39 +128,6 @@ class SparseInputMatmul(torch.autograd.Function):
         x = ctx.batch.dense_as(ctx.grad_dtype)
         kernel_grad = torch.matmul(x.T, grad.to(ctx.grad_dtype))
         return kernel_grad.to(torch.float32), None, None
-
-
-def _dense_layers_on_input(model: keras.Model) -> list[keras.layers.Dense]:
-    """The plain Dense layers (supported activation, no LoRA or quantisation) fed by the model input."""
-    inputs = {id(t) for t in model.inputs}
-    found = []
-    for nodes in model._nodes_by_depth.values():
-        for node in nodes:
-            layer = node.operation
-            if (
-                isinstance(layer, keras.layers.Dense)
-                and not layer.lora_enabled
-                and layer.quantization_mode is None
-                and getattr(layer.activation, "__name__", "") in _ACTIVATIONS
-                and all(id(t) in inputs for t in node.input_tensors)
-                and len(layer._inbound_nodes) == 1  # called on the input only
-                and layer not in found
-            ):
-                found.append(layer)
-    return found
-
-
-def _readers_of_input(model: keras.Model) -> int:
-    """How many graph nodes read the model's input."""
-    inputs = {id(t) for t in model.inputs}
-    return sum(
-        1
-        for nodes in model._nodes_by_depth.values()
-        for node in nodes
-        if node.operation is not None
-        and not node.is_input
-        and any(id(t) in inputs for t in node.input_tensors)
-    )
 
 
 def _sparse_input_dense(layer: keras.layers.Dense, autocast_dtype: str | None):
@@ -359,12 +327,12 @@ class AutocastModel(keras.Model):
         self._fast_ops = {}
         # output heads (the layers named after the outputs) stay float32 under autocast
         self._heads = {id(self.get_layer(name)) for name in self.output_names}
-        first = _dense_layers_on_input(self)
+        # the Dense layers on the input, where every reader of the input is one (else none)
+        first = input_dense_layers(self, _ACTIVATIONS) or []
         self._first_dense = {id(layer): layer for layer in first}
         self._lean_compiled: LeanCompiled | bool | None = False  # False: not looked at yet
         self._n_inputs = int(self.inputs[0].shape[-1]) if len(self.inputs) == 1 else None
-        # sparse batches need every reader of the input to be such a first layer
-        self.reads_sparse_batches = bool(first) and len(first) == _readers_of_input(self)
+        self.reads_sparse_batches = bool(first)  # fed each batch's non-zeros (on a CPU)
 
     def fast_call(self, x: torch.Tensor | SparseRows, training: bool) -> dict[str, torch.Tensor]:
         """The forward pass with each Dense/Dropout layer as a bare PyTorch expression.

@@ -212,7 +212,7 @@ def evaluate_model(
     if train_labels is None:
         train_labels = {t.name: data.labels(t.name, data.rows("train")) for t in tasks}
     result: dict[str, dict[str, Any]] = {}
-    plan = sparse_plan(model)  # once for all splits: it copies the first layers' weights
+    plan = sparse_plan(model)  # once for all splits: it builds a view or copies weights
     for split in splits:
         rows = data.rows(split)
         outputs = predict(model, data, rows, transform, plan=plan)
