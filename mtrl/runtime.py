@@ -16,8 +16,29 @@ def jax_cache_dir() -> str:
 
 
 def _has_gpu_hint() -> bool:
-    """Whether this process was given a GPU (CUDA/SLURM variables): then JAX may look for one."""
-    return bool(os.environ.get("CUDA_VISIBLE_DEVICES") or os.environ.get("SLURM_JOB_GPUS"))
+    """Whether this process may have a GPU: then JAX looks for one (else it is kept on the CPU).
+
+    Inside a SLURM job only what the job was given counts (``CUDA_VISIBLE_DEVICES``, which SLURM
+    sets for a job with GPUs, or ``SLURM_JOB_GPUS``): a CPU job on a GPU node keeps off the node's
+    GPUs. Elsewhere a GPU is visible where ``CUDA_VISIBLE_DEVICES`` names one or, with it unset,
+    where the NVIDIA driver's device files exist. An empty ``CUDA_VISIBLE_DEVICES`` (or ``-1``)
+    hides every GPU.
+    """
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return visible.strip() not in ("", "-1")
+    if os.environ.get("SLURM_JOB_GPUS"):
+        return True
+    if os.environ.get("SLURM_JOB_ID"):
+        return False
+    return any(name.startswith("nvidia") and name[6:].isdigit() for name in _dev_entries())
+
+
+def _dev_entries() -> list[str]:
+    try:
+        return os.listdir("/dev")
+    except OSError:
+        return []
 
 
 # glibc mallopt parameters (malloc.h)
@@ -73,7 +94,10 @@ def configure(backend: str, threads: int | None = None) -> None:
         os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", jax_cache_dir())
         os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
         os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
-        os.environ.setdefault("JAX_PLATFORMS", "" if _has_gpu_hint() else "cpu")
+        gpu = _has_gpu_hint()
+        os.environ.setdefault("JAX_PLATFORMS", "" if gpu else "cpu")
+        if gpu:  # several jobs may share a GPU: take memory as needed, not 75% of it each
+            os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     if threads:
         n = str(int(threads))
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):

@@ -41,3 +41,27 @@ def test_keep_freed_memory_stops_page_faults_of_repeated_large_blocks():
     # by default freed blocks go back to the system and fault in again (~1,000 faults a step here;
     # ~7,000 a step of the high model's training); kept, they are reused
     assert kept < default / 20, (kept, default)
+
+
+@pytest.mark.parametrize(
+    ("env", "dev", "expected"),
+    [
+        ({}, ["null", "nvidiactl", "nvidia0"], True),  # a workstation's GPU, no variable set
+        ({}, ["null", "tty"], False),
+        ({"CUDA_VISIBLE_DEVICES": ""}, ["nvidia0"], False),  # hidden on purpose
+        ({"CUDA_VISIBLE_DEVICES": "-1"}, ["nvidia0"], False),
+        ({"CUDA_VISIBLE_DEVICES": "0"}, [], True),
+        ({"SLURM_JOB_GPUS": "1"}, [], True),
+        ({"SLURM_JOB_ID": "7"}, ["nvidia0"], False),  # a CPU job on a GPU node
+        ({"SLURM_JOB_ID": "7", "CUDA_VISIBLE_DEVICES": "0"}, ["nvidia0"], True),
+    ],
+)
+def test_jax_looks_for_a_gpu_where_one_may_be(monkeypatch, env, dev, expected):
+    from mtrl import runtime
+
+    for var in ("CUDA_VISIBLE_DEVICES", "SLURM_JOB_GPUS", "SLURM_JOB_ID"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setattr(runtime, "_dev_entries", lambda: dev)
+    assert runtime._has_gpu_hint() is expected

@@ -1,0 +1,162 @@
+"""The JAX device-rows path (mtrl.jax_training) trains exactly as Keras's host-batch fit.
+
+On a CPU the path is off by default (uses_device_rows); the tests force it, so that the code a GPU
+runs is checked here: same batches, same weights, same run outputs (bitwise on a CPU only).
+"""
+
+import json
+
+import jax
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from mtrl.data.batches import BatchSource, TaskTargets
+from mtrl.train import RunSpec, train_run
+
+
+def _data(n=300, d=60, seed=0):
+    rng = np.random.default_rng(seed)
+    features = sp.random(n, d, density=0.08, format="csr", random_state=seed, dtype=np.float32)
+    features.data = rng.integers(1, 6, features.nnz).astype(np.float32)
+    targets = {
+        "b": TaskTargets(rng.integers(0, 2, (n, 1)).astype(np.float32), rng.random(n) > 0.3),
+        "r": TaskTargets(rng.normal(size=(n, 1)).astype(np.float32), np.ones(n, bool)),
+        "m": TaskTargets(rng.integers(0, 3, n).astype(np.int32), rng.random(n) > 0.5),
+    }
+    return features, targets
+
+
+def test_device_batches_equal_host_batches():
+    import jax.numpy as jnp
+
+    from mtrl.jax_training import DeviceRows, RowBatches
+    from mtrl.train import _keras_dataset
+
+    features, targets = _data()
+    rows = np.arange(40, 290)  # a subset, so that positions and row ids differ
+    sub = {k: TaskTargets(t.values[rows], t.mask[rows]) for k, t in targets.items()}
+    host = _keras_dataset(BatchSource(features, rows, sub, 64), shuffle=True, seed=5)
+    device = DeviceRows.of(features, rows, sub, "log1p")
+    positions = RowBatches(len(rows), 64, shuffle=True, seed=5)
+    assert len(positions) == len(host) == 4
+    for _ in range(2):  # two epochs: the order is reshuffled alike
+        for i in range(len(host)):
+            x, y, w = host[i]
+            dx, dy, dw = device.batch(jnp.asarray(positions[i]))
+            np.testing.assert_array_equal(x, np.asarray(dx))
+            for slug in y:
+                np.testing.assert_array_equal(y[slug], np.asarray(dy[slug]))
+                np.testing.assert_allclose(w[slug], np.asarray(dw[slug]), rtol=1e-6)
+        host.on_epoch_end()
+        positions.on_epoch_end()
+    # shapes shared by the runs of one size: rows up to a multiple of 1024, widths a power of two
+    assert len(device) == len(rows) and device.cols.shape == (1024, 32)
+    assert device.targets["m"].shape == (1024,) and device.masks["b"][len(rows) :].sum() == 0
+
+
+def _spec(**kw):
+    base = dict(
+        tasks=["t_target", "t_close", "t_reg"],
+        target="t_target",
+        n_train=200,
+        seed=3,
+        sharing_mask=[True, True, False, False],
+        widths=(16, 8, 8, 4),
+        dropout=(0.0, 0.0, 0.5, 0.5),
+        max_epochs=4,
+        patience=2,
+        batch_size=32,
+    )
+    base.update(kw)
+    return RunSpec(**base)
+
+
+CPU_ONLY = pytest.mark.skipif(jax.default_backend() != "cpu", reason="bitwise equality holds on a CPU")
+
+
+@CPU_ONLY
+@pytest.mark.parametrize("monitor", ["target", "total"])
+def test_device_rows_run_equals_the_host_run(tmp_path, tiny_prepared, monitor):
+    """Whole runs (dropout, shuffling, padded last batch, validation, early stopping) agree.
+
+    200 rows are 7 batches of 32, the last one padded; validation is one batch.
+    """
+    docs = {}
+    for device_rows in (False, True):
+        out = tmp_path / str(device_rows)
+        train_run(
+            tiny_prepared,
+            _spec(monitor=monitor),
+            out / "model.keras",
+            out / "history.csv",
+            out / "metrics.json",
+            "jax",
+            device_rows=device_rows,
+        )
+        docs[device_rows] = json.loads((out / "metrics.json").read_text())
+        docs[device_rows]["history"] = (out / "history.csv").read_text()
+    host, device = docs[False], docs[True]
+    assert device["metrics"] == host["metrics"]
+    assert device["history"] == host["history"]
+    assert device["training"]["epochs_trained"] == host["training"]["epochs_trained"] >= 2
+
+
+def test_device_rows_is_jax_only(tmp_path, tiny_prepared):
+    with pytest.raises(ValueError, match="JAX only"):
+        train_run(
+            tiny_prepared,
+            _spec(),
+            tmp_path / "m.keras",
+            tmp_path / "h.csv",
+            tmp_path / "x.json",
+            "torch",
+            True,
+        )
+
+
+@CPU_ONLY
+def test_device_rows_are_off_on_a_cpu():
+    from mtrl.train import uses_device_rows
+
+    assert not uses_device_rows("jax") and not uses_device_rows("torch")
+
+
+def test_widths_round_up_to_powers_of_two():
+    from mtrl.jax_training import shape_bucket
+
+    assert [shape_bucket(n) for n in (1, 2, 3, 128, 129)] == [1, 2, 4, 128, 256]
+
+
+def test_a_device_model_only_evaluates_inside_fit():
+    """Row positions alone cannot say which rows they index: evaluate() outside fit refuses."""
+    from mtrl.jax_training import DeviceRows, RowBatches, device_view
+    from mtrl.model import build_model, compile_model
+    from mtrl.tasks import TaskSpec
+
+    features, targets = _data()
+    tasks = [
+        TaskSpec("b", "binary"),
+        TaskSpec("r", "regression"),
+        TaskSpec("m", "multiclass", classes=("x", "y", "z")),
+    ]
+    model = device_view(build_model(60, tasks, (8, 4, 4, 4), (True, False, False, False), (0, 0, 0, 0)))
+    compile_model(model, tasks, "adam", 1e-3)
+    with pytest.raises(ValueError, match="bind"):
+        model.fit(RowBatches(100, 32, True, 0), epochs=1, verbose=0)
+    rows = np.arange(100)
+    model.bind(
+        DeviceRows.of(
+            features,
+            rows,
+            {k: TaskTargets(t.values[rows], t.mask[rows]) for k, t in targets.items()},
+            "log1p",
+        )
+    )
+    model.steps_per_execution = 4
+    history = model.fit(RowBatches(100, 32, True, 0), epochs=2, verbose=0)  # multiclass head too
+    assert np.isfinite(history.history["loss"]).all()
+    with pytest.raises(NotImplementedError):
+        model.evaluate(RowBatches(100, 32, False, 0), verbose=0)
+    with pytest.raises(NotImplementedError):
+        model.train_on_batch(np.zeros(32, np.int32))
