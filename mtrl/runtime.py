@@ -15,7 +15,7 @@ def jax_cache_dir() -> str:
     return os.path.join(root, "jax")
 
 
-def _has_gpu_hint() -> bool:
+def has_gpu_hint() -> bool:
     """Whether this process may have a GPU: then JAX looks for one (else it is kept on the CPU).
 
     Inside a SLURM job only what the job was given counts (``CUDA_VISIBLE_DEVICES``, which SLURM
@@ -94,7 +94,7 @@ def configure(backend: str, threads: int | None = None) -> None:
         os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", jax_cache_dir())
         os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
         os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
-        gpu = _has_gpu_hint()
+        gpu = has_gpu_hint()
         os.environ.setdefault("JAX_PLATFORMS", "" if gpu else "cpu")
         if gpu:  # several jobs may share a GPU: take memory as needed, not 75% of it each
             os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")

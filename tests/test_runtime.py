@@ -64,4 +64,4 @@ def test_jax_looks_for_a_gpu_where_one_may_be(monkeypatch, env, dev, expected):
     for var, value in env.items():
         monkeypatch.setenv(var, value)
     monkeypatch.setattr(runtime, "_dev_entries", lambda: dev)
-    assert runtime._has_gpu_hint() is expected
+    assert runtime.has_gpu_hint() is expected
