@@ -115,12 +115,14 @@ class DeviceRows:
     def __len__(self) -> int:
         return self.n_rows
 
-    def tree_flatten(self) -> tuple[tuple, tuple[int, int]]:
-        return (self.cols, self.values, self.targets, self.masks), (self.n_cols, self.n_rows)
+    def tree_flatten(self) -> tuple[tuple, int]:
+        # n_rows is a leaf, not static: the compiled functions depend on the arrays' shapes only
+        return (self.cols, self.values, self.targets, self.masks, self.n_rows), self.n_cols
 
     @classmethod
-    def tree_unflatten(cls, aux: tuple[int, int], children: tuple) -> DeviceRows:
-        return cls(*children, *aux)
+    def tree_unflatten(cls, n_cols: int, children: tuple) -> DeviceRows:
+        cols, values, targets, masks, n_rows = children
+        return cls(cols, values, targets, masks, n_cols, n_rows)
 
 
 class RowBatches(keras.utils.PyDataset):

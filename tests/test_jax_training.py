@@ -193,3 +193,26 @@ def test_device_rows_run_with_a_multiclass_head_equals_the_host_run(tmp_path):
     # the logged epoch losses may differ in the last float32 bit (XLA sums them in another order)
     pd.testing.assert_frame_equal(docs[True]["history"], docs[False]["history"], rtol=1e-6)
     assert "val_genre_accuracy" in docs[True]["history"]
+
+
+def test_one_compiled_program_serves_runs_of_one_size():
+    """Row counts that round to the same size give the same compiled shapes (no n_rows in them)."""
+    from mtrl.jax_training import DeviceRows
+
+    features, targets = _data(n=300)
+    a = DeviceRows.of(
+        features,
+        np.arange(200),
+        {k: TaskTargets(t.values[:200], t.mask[:200]) for k, t in targets.items()},
+        "log1p",
+    )
+    b = DeviceRows.of(
+        features,
+        np.arange(250),
+        {k: TaskTargets(t.values[:250], t.mask[:250]) for k, t in targets.items()},
+        "log1p",
+    )
+    assert (len(a), len(b)) == (200, 250)
+    shapes = [jax.tree.map(lambda v: (np.shape(v), str(jax.numpy.asarray(v).dtype)), r) for r in (a, b)]
+    assert jax.tree.structure(shapes[0]) == jax.tree.structure(shapes[1])
+    assert jax.tree.leaves(shapes[0]) == jax.tree.leaves(shapes[1])
