@@ -117,15 +117,26 @@ print(json.dumps(out))
 """
 
 
-def child(code: str, *args: str) -> dict:
-    """Run ``code`` in a fresh Python process; its last stdout line is the JSON result."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+def child(code: str, *args: str, check: bool = True) -> dict:
+    """Run ``code`` in a fresh Python process; its last stdout line is the JSON result.
+
+    A failure raises, or with ``check=False`` comes back as ``{"error": <end of stderr>}``.
+    """
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     proc = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=REPO
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=path),
+        cwd=REPO,
     )
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr[-3000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        error = proc.stderr[-3000:] or f"exit status {proc.returncode}, no output"
+        if check:
+            raise RuntimeError(error)
+        return {"error": error}
+    return json.loads(lines[-1])
 
 
 def study_split(results: Path) -> dict | None:

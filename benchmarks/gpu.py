@@ -182,20 +182,6 @@ print(json.dumps(doc))
 """
 
 
-def child(code: str, *args: str) -> dict:
-    """Run ``code`` in a fresh process; its last stdout line is the JSON result."""
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=REPO
-    )
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        return {"error": proc.stderr[-2500:] or f"exit status {proc.returncode}, no output"}
-    return json.loads(lines[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=25_000)
@@ -208,14 +194,15 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     from benchmarks.bench_data import load_data
+    from benchmarks.bench_training import child
 
     load_data(args.rows)  # generate and cache the rows once, outside the timed processes
     results = {}
     for path in args.paths.split(","):
         if path == "scan":
-            res = child(_SCAN, str(args.rows), str(args.epochs), "128", str(REPO))
+            res = child(_SCAN, str(args.rows), str(args.epochs), "128", str(REPO), check=False)
         else:
-            res = child(_KERAS, path, str(args.rows), str(args.epochs))
+            res = child(_KERAS, path, str(args.rows), str(args.epochs), check=False)
         if "epoch_seconds" in res:
             res["seconds_per_epoch"] = round(statistics.median(res["epoch_seconds"][1:]), 4)
         results[path] = res
@@ -225,7 +212,7 @@ def main() -> None:
     scan = results.get("scan", {}).get("seconds_per_epoch")
     doc = {"machine": _machine(), "rows": args.rows, "epochs": args.epochs, "paths": results}
     if args.run_rows:  # one whole mtrl run (train_run: fit, evaluation, saving), both JAX paths
-        doc["run"] = child(_RUN, str(args.run_rows))
+        doc["run"] = child(_RUN, str(args.run_rows), check=False)
         print("whole runs:", json.dumps(doc["run"]), flush=True)
         for name, run in doc["run"].items():
             if isinstance(run, dict) and "total_seconds" in run:

@@ -32,7 +32,7 @@ import keras
 import numpy as np
 import scipy.sparse as sp
 
-from mtrl.data.batches import TaskTargets, transformed_rows
+from mtrl.data.batches import EpochOrder, TaskTargets, batch_positions, transformed_rows
 
 
 def on_accelerator() -> bool:
@@ -128,28 +128,26 @@ class DeviceRows:
 class RowBatches(keras.utils.PyDataset):
     """Batches of row positions (padded with -1) into a :class:`DeviceRows`, one per step.
 
-    The order is that of :func:`mtrl.train._keras_dataset`: ``default_rng(seed)``'s permutation,
-    a new one after every epoch when ``shuffle``.
+    Their order is the host path's (:class:`mtrl.data.batches.EpochOrder`, as
+    :func:`mtrl.train._keras_dataset` uses it).
     """
 
     def __init__(self, n_rows: int, batch_size: int, shuffle: bool, seed: int) -> None:
         super().__init__(workers=1, use_multiprocessing=False)
-        self.n_rows, self.batch_size, self.shuffle = n_rows, batch_size, shuffle
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(n_rows) if shuffle else np.arange(n_rows)
+        self.n_rows, self.batch_size = n_rows, batch_size
+        self.order = EpochOrder(n_rows, shuffle, seed)
 
     def __len__(self) -> int:
         return -(-self.n_rows // self.batch_size)
 
     def __getitem__(self, index: int) -> np.ndarray:
         out = np.full(self.batch_size, -1, dtype=np.int32)
-        part = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        part = batch_positions(self.n_rows, index, self.batch_size, self.order.positions)
         out[: len(part)] = part
         return out
 
     def on_epoch_end(self) -> None:
-        if self.shuffle:
-            self.order = self.rng.permutation(self.n_rows)
+        self.order.next_epoch()
 
 
 class DeviceModel(keras.Model):

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from mtrl.data.batches import BatchSource, TaskTargets, densify, transformed_rows
+from mtrl.data.batches import BatchSource, EpochOrder, TaskTargets, densify, transformed_rows
 from mtrl.data.prepared import PreparedData
 from mtrl.data.subsets import target_mask_rows, training_rows
 from mtrl.io import atomic_path, write_json
@@ -127,18 +127,16 @@ def _keras_dataset(source: BatchSource, shuffle: bool, seed: int):
     class CsrBatches(keras.utils.PyDataset):
         def __init__(self) -> None:
             super().__init__(workers=1, use_multiprocessing=False)
-            self.rng = np.random.default_rng(seed)
-            self.order = self.rng.permutation(len(source.rows)) if shuffle else None
+            self.order = EpochOrder(len(source.rows), shuffle, seed)
 
         def __len__(self) -> int:
             return len(source)
 
         def __getitem__(self, index: int):
-            return source.batch(index, self.order)
+            return source.batch(index, self.order.positions)
 
         def on_epoch_end(self) -> None:
-            if shuffle:
-                self.order = self.rng.permutation(len(source.rows))
+            self.order.next_epoch()
 
     return CsrBatches()
 

@@ -96,8 +96,7 @@ class BatchSource:
         rescaled so that the loss is the mean over the labelled examples of the batch (zero if
         none is labelled).
         """
-        positions = np.arange(len(self.rows)) if order is None else order
-        sel = positions[index * self.batch_size : (index + 1) * self.batch_size]
+        sel = batch_positions(len(self.rows), index, self.batch_size, order)
         pad = self.batch_size - len(sel)
         if self.sparse:
             block = transformed_rows(self.features, self.rows[sel], self.transform)
@@ -115,3 +114,26 @@ class BatchSource:
             n = mask.sum()
             w[slug] = mask * (self.batch_size / n) if n > 0 else mask
         return x, y, w
+
+
+def batch_positions(n_rows: int, index: int, batch_size: int, order: np.ndarray | None = None) -> np.ndarray:
+    """Positions (into a split's ``n_rows`` rows) of batch ``index`` of an epoch visiting ``order``."""
+    start, stop = index * batch_size, min((index + 1) * batch_size, n_rows)
+    return np.arange(start, stop) if order is None else order[start:stop]
+
+
+class EpochOrder:
+    """The order in which the epochs of training visit a split's rows.
+
+    A new permutation from ``default_rng(seed)`` each epoch when ``shuffle``, else the rows in turn
+    (``positions`` None). Every training path draws its batches from this, so all see one order.
+    """
+
+    def __init__(self, n_rows: int, shuffle: bool, seed: int) -> None:
+        self.n_rows, self.shuffle = n_rows, shuffle
+        self.rng = np.random.default_rng(seed)
+        self.positions = self.rng.permutation(n_rows) if shuffle else None
+
+    def next_epoch(self) -> None:
+        if self.shuffle:
+            self.positions = self.rng.permutation(self.n_rows)
