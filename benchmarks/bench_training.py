@@ -144,7 +144,13 @@ def study_split(results: Path) -> dict | None:
     metrics = glob.glob(str(results / "runs/**/metrics.json"), recursive=True)
     if not metrics:
         return None
-    training = sum(json.loads(Path(p).read_text())["training"]["training_seconds"] for p in metrics)
+    runs = [json.loads(Path(p).read_text())["training"] for p in metrics]
+    training = sum(run["training_seconds"] for run in runs)
+    phases = {  # seconds of the runs' own phases outside fit (metrics.json of mtrl >= this field)
+        f"{phase}_seconds": round(sum(run.get(f"{phase}_seconds", 0.0) for run in runs), 1)
+        for phase in ("setup", "evaluation", "saving")
+    }
+    in_process = sum(run["total_seconds"] for run in runs)
     wall = 0.0
     for path in glob.glob(str(results / "benchmarks/runs/**/*.tsv"), recursive=True):
         lines = Path(path).read_text().splitlines()
@@ -154,6 +160,9 @@ def study_split(results: Path) -> dict | None:
         "job_seconds": round(wall, 1),
         "training_seconds": round(training, 1),
         "overhead_fraction": round(1 - training / wall, 3) if wall else None,
+        **phases,
+        # the job outside train_run: Snakemake's job start, the hand-off to the warm worker, exit
+        "outside_run_seconds": round(wall - in_process, 1),
     }
 
 

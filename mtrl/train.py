@@ -350,12 +350,15 @@ def train_run(
     epochs_trained = len(history.history["loss"])
     best_epoch = int(np.argmin(history.history[monitor])) + 1
 
+    t_evaluate = time.perf_counter()
     saved = with_original_units(model, inputs.tasks, inputs.scaling)
     metrics = evaluate_model(saved, data, inputs.tasks, spec.feature_transform, inputs.train_labels)
 
+    t_save = time.perf_counter()
     _write_history(history.history, history_path)
     with atomic_path(model_path, suffix=".keras") as tmp:
         saved.save(tmp)
+    t_saved = time.perf_counter()
     result = {
         "run": {
             **dict(spec.labels),
@@ -373,6 +376,11 @@ def train_run(
             "stopped_early": epochs_trained < spec.max_epochs,
             "training_seconds": round(training_seconds, 3),
             "total_seconds": round(time.perf_counter() - t_start, 3),
+            # where the rest went: building the model and its inputs, the final evaluation of the
+            # validation and test splits, writing history.csv and model.keras
+            "setup_seconds": round(t_fit - t_start, 3),
+            "evaluation_seconds": round(t_save - t_evaluate, 3),
+            "saving_seconds": round(t_saved - t_save, 3),
             "parameters": count_parameters(features.shape[1], inputs.tasks, spec.widths, spec.sharing_mask),
             "train_rows": len(inputs.train_rows),
         },

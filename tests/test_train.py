@@ -49,6 +49,10 @@ def test_run_writes_every_output_with_all_metrics(tmp_path, tiny_prepared):
         assert reg["baseline"]["r2"] <= 0.05  # the training mean explains nothing
     assert 1 <= doc["training"]["epochs_trained"] <= 3
     assert doc["training"]["training_seconds"] > 0
+    timing = doc["training"]
+    phases = [timing[f"{p}_seconds"] for p in ("setup", "training", "evaluation", "saving")]
+    assert all(v > 0 for v in phases)
+    assert sum(phases) <= timing["total_seconds"] + 0.005  # disjoint parts of the run (rounded)
     assert doc["labelled"]["t_target"]["train"] == 80
 
 
