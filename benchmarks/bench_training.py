@@ -8,8 +8,7 @@ reports the median of the epoch times over interleaved repeats (epoch 1, which c
 out), rows per second, the speed-up over plain Keras/TF float32, peak RSS and the start-up
 (``import keras``) time. The limit of a path is the step's matmul FLOPs at the best matmul
 throughput measured here (PyTorch/oneDNN, float32 and bfloat16, at the model's shapes) plus one
-fused Adam step per batch. It also splits the wall time of the last default study
-(``results/``) into training and overhead from its metrics and benchmark files.
+fused Adam step per batch. (The default study's wall time and split: ``bench_study.py``.)
 
     .venv/bin/python benchmarks/bench_training.py [--rows 25000] [--repeats 3] [--epochs 3]
         [--paths tensorflow/float32,torch/bfloat16,...] [--models low,high]
@@ -21,7 +20,6 @@ compare ratios from one run.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import platform
@@ -139,33 +137,6 @@ def child(code: str, *args: str, check: bool = True) -> dict:
     return json.loads(lines[-1])
 
 
-def study_split(results: Path) -> dict | None:
-    """Training vs overhead of the last study in ``results`` (from metrics.json and benchmark files)."""
-    metrics = glob.glob(str(results / "runs/**/metrics.json"), recursive=True)
-    if not metrics:
-        return None
-    runs = [json.loads(Path(p).read_text())["training"] for p in metrics]
-    training = sum(run["training_seconds"] for run in runs)
-    phases = {  # seconds of the runs' own phases outside fit (metrics.json of mtrl >= this field)
-        f"{phase}_seconds": round(sum(run.get(f"{phase}_seconds", 0.0) for run in runs), 1)
-        for phase in ("setup", "evaluation", "saving")
-    }
-    in_process = sum(run["total_seconds"] for run in runs)
-    wall = 0.0
-    for path in glob.glob(str(results / "benchmarks/runs/**/*.tsv"), recursive=True):
-        lines = Path(path).read_text().splitlines()
-        wall += float(lines[-1].split("\t")[0])
-    return {
-        "runs": len(metrics),
-        "job_seconds": round(wall, 1),
-        "training_seconds": round(training, 1),
-        "overhead_fraction": round(1 - training / wall, 3) if wall else None,
-        **phases,
-        # the job outside train_run: Snakemake's job start, the hand-off to the warm worker, exit
-        "outside_run_seconds": round(wall - in_process, 1),
-    }
-
-
 PATHS = "tensorflow/float32,jax/float32,torch/float32,torch/bfloat16,jax/bfloat16,tensorflow/bfloat16,loop/bfloat16"
 LAYERS = [(5000, 1024), (1024, 512), (512, 256), (256, 128)]
 
@@ -253,7 +224,6 @@ def main() -> None:
         "paths": table,
         "startup_seconds": {p: round(statistics.median(v), 2) for p, v in starts.items()},
         "hardware": {k: round(v, 5 if "seconds" in k else 1) for k, v in hardware.items()},
-        "default_study": study_split(REPO / "results"),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
@@ -268,7 +238,6 @@ def main() -> None:
         )
     print("start-up (import keras) seconds:", result["startup_seconds"])
     print("hardware (PyTorch, model shapes):", result["hardware"])
-    print("default study split:", result["default_study"])
 
 
 def _cpu_bf16() -> bool:

@@ -1,0 +1,40 @@
+"""The study benchmark's split of the training jobs' time (benchmarks/bench_study.py)."""
+
+import json
+
+import pytest
+
+from benchmarks.bench_study import study_split
+
+
+def _run(root, rel, job, training, total, setup, evaluation, saving):
+    run = root / "runs" / rel
+    run.mkdir(parents=True)
+    timing = dict(training_seconds=training, total_seconds=total, setup_seconds=setup)
+    timing |= dict(evaluation_seconds=evaluation, saving_seconds=saving)
+    (run / "metrics.json").write_text(json.dumps({"training": timing}))
+    bench = root / "benchmarks/runs" / f"{rel}.tsv"
+    bench.parent.mkdir(parents=True, exist_ok=True)
+    bench.write_text(f"s\th:m:s\tmax_rss\n{job}\t0:00:0{int(job)}\t100\n")
+
+
+def test_split_adds_the_phases_and_finds_the_wait_for_the_worker(tmp_path):
+    _run(tmp_path, "tight/low/n100/seed1", 5.2, 1.0, 1.5, 0.1, 0.2, 0.2)  # waited ~3.5 s for the worker
+    _run(tmp_path, "tight/low/n100/seed2", 1.7, 1.0, 1.5, 0.1, 0.2, 0.2)
+    _run(tmp_path, "single/t_target/n100/seed1", 1.0, 0.5, 0.8, 0.1, 0.1, 0.1)
+    split = study_split(tmp_path)
+    assert split["runs"] == 3
+    assert split["job_seconds"] == pytest.approx(7.9)
+    assert split["training_seconds"] == pytest.approx(2.5)
+    assert split["overhead_fraction"] == pytest.approx(1 - 2.5 / 7.9, abs=1e-3)
+    assert (split["setup_seconds"], split["evaluation_seconds"], split["saving_seconds"]) == (0.3, 0.5, 0.5)
+    assert split["outside_run_seconds"] == pytest.approx(3.7 + 0.2 + 0.2)
+    assert split["outside_run_median_seconds"] == pytest.approx(0.2)
+    assert split["worker_start_seconds"] == pytest.approx(3.5)
+    # every second of the jobs is accounted for
+    parts = ("training", "setup", "evaluation", "saving", "outside_run")
+    assert sum(split[f"{p}_seconds"] for p in parts) == pytest.approx(split["job_seconds"], abs=0.05)
+
+
+def test_split_of_no_study_is_none(tmp_path):
+    assert study_split(tmp_path) is None
