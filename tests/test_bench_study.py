@@ -1,10 +1,18 @@
 """The study benchmark's split of the training jobs' time (benchmarks/bench_study.py)."""
 
+import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 
-from benchmarks.bench_study import study_split
+# benchmarks/ is not an installed package: load the script by its path
+_SPEC = importlib.util.spec_from_file_location(
+    "bench_study", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_study.py"
+)
+bench_study = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(bench_study)
+study_split = bench_study.study_split
 
 
 def _run(root, rel, job, training, total, setup, evaluation, saving):
