@@ -39,16 +39,17 @@ loop = backend == "loop"  # the hand-written PyTorch loop (reference, not a Kera
 backend = "torch" if loop else backend
 rows, epochs, threads = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 configure(backend, threads=threads)
-from mtrl.runtime import import_keras, keep_freed_memory, set_seed
-keras = import_keras(backend)
-if backend == "torch":
-    keep_freed_memory()  # as mtrl's PyTorch jobs (mtrl.train.train_run) do; the loop gets it too
+from mtrl import backends
+impl = backends.get(backend)
+keras = impl.import_keras()
+impl.prepare_process()  # as mtrl's jobs (mtrl.train.train_run) do; the loop gets it too
 t_import = time.perf_counter() - t0
 import numpy as np
 from mtrl.data.batches import BatchSource, TaskTargets
 from mtrl.sharing import BUILTIN_PRESETS
 from mtrl.tasks import TaskSpec
-from mtrl.train import RunSpec, _keras_dataset, build_trainer, reads_sparse_batches
+from mtrl.backends.host_batches import keras_dataset
+from mtrl.train import RunSpec, network_builder
 from benchmarks.bench_data import load_data
 
 features, labels = load_data(rows)
@@ -56,22 +57,22 @@ tasks = [TaskSpec(f"t{i}", "binary") for i in range(3)]
 targets = {t.slug: TaskTargets(labels[t.name].astype("float32").reshape(-1, 1), np.ones(rows, bool)) for t in tasks}
 spec = RunSpec(tasks=[t.name for t in tasks], target="t0", n_train=rows, seed=0, precision=precision,
                sharing_mask=[bool(v) for v in BUILTIN_PRESETS[sharing]], dropout=(0, 0, 0.5, 0.5))
-set_seed(0, backend)
+impl.seed(0)
 times = []
 if loop:
     from benchmarks.torch_loop import train_epochs
     source = BatchSource(features, np.arange(rows), targets, 128)
-    times = train_epochs(_keras_dataset(source, shuffle=True, seed=0), spec.sharing_mask, epochs)
+    times = train_epochs(keras_dataset(source, shuffle=True, seed=0), spec.sharing_mask, epochs)
 else:
-    model, trainer = build_trainer(spec, tasks, 5000, backend, precision)
+    model, trainer = impl.build_trainer(network_builder(spec, tasks, 5000), spec, tasks, precision)
     # the batches the product feeds this path: dense, or their non-zeros (PyTorch on a CPU)
-    source = BatchSource(features, np.arange(rows), targets, 128, sparse=reads_sparse_batches(trainer, backend))
+    source = BatchSource(features, np.arange(rows), targets, 128, sparse=impl.reads_sparse_batches(trainer))
     class Timer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             self.t = time.perf_counter()
         def on_epoch_end(self, epoch, logs=None):
             times.append(time.perf_counter() - self.t)
-    trainer.fit(_keras_dataset(source, shuffle=True, seed=0), epochs=epochs, verbose=0, callbacks=[Timer()])
+    trainer.fit(keras_dataset(source, shuffle=True, seed=0), epochs=epochs, verbose=0, callbacks=[Timer()])
 print(json.dumps({"epoch_seconds": times, "import_seconds": t_import,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

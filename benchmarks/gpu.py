@@ -4,9 +4,9 @@ One training job per path, each in a fresh process, on the benchmark's 25,000 sy
 (5,000 inputs, batch 128, Adam, 3 binary tasks, dropout 0.5; no validation, as in
 ``bench_training.py``); epoch 1 (compilation) is left out, the median of the rest is reported:
 
-- ``jax/host``: Keras ``fit`` on JAX fed host batches (mtrl's path before ``mtrl.jax_training``)
+- ``jax/host``: Keras ``fit`` on JAX fed host batches (mtrl's path before ``mtrl.backends.jax.device_rows``)
 - ``jax/device``: mtrl's path on a JAX accelerator: rows on the device, one compiled call per
-  epoch (:mod:`mtrl.jax_training`)
+  epoch (:mod:`mtrl.backends.jax.device_rows`)
 - ``jax/device-bf16``: the same under Keras's ``mixed_bfloat16`` policy
 - ``torch/bfloat16``: mtrl's PyTorch path (autocast bfloat16, fused Adam) on CUDA, host batches
 - ``scan``: the reference, a hand-written JAX loop (no Keras): dense rows on the device, one
@@ -44,14 +44,16 @@ from mtrl.runtime import configure
 path, rows, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 backend, variant = path.split("/")
 configure(backend)
-from mtrl.runtime import import_keras, set_seed
-keras = import_keras(backend)
+from mtrl import backends
+impl = backends.get(backend)
+keras = impl.import_keras()
 t_import = time.perf_counter() - t0
 import numpy as np
 from mtrl.data.batches import BatchSource, TaskTargets
 from mtrl.sharing import BUILTIN_PRESETS
 from mtrl.tasks import TaskSpec
-from mtrl.train import RunSpec, _keras_dataset, build_trainer, reads_sparse_batches
+from mtrl.backends.host_batches import keras_dataset
+from mtrl.train import RunSpec, network_builder
 from benchmarks.bench_data import load_data
 
 features, labels = load_data(rows)
@@ -61,18 +63,19 @@ targets = {t.slug: TaskTargets(labels[t.name].astype("float32").reshape(-1, 1), 
 precision = "bfloat16" if "bf" in variant else "float32"
 spec = RunSpec(tasks=[t.name for t in tasks], target="t0", n_train=rows, seed=0, precision=precision,
                sharing_mask=[bool(v) for v in BUILTIN_PRESETS["high"]], dropout=(0, 0, 0.5, 0.5))
-set_seed(0, backend)
+impl.seed(0)
 device_rows = variant.startswith("device")
-model, trainer = build_trainer(spec, tasks, features.shape[1], backend, precision, device_rows)
+network = network_builder(spec, tasks, features.shape[1])
+model, trainer = impl.build_trainer(network, spec, tasks, precision, device_rows)
 if device_rows:
-    from mtrl.jax_training import DeviceRows, RowBatches
+    from mtrl.backends.jax.device_rows import DeviceRows, RowBatches
     trainer.bind(DeviceRows.of(features, np.arange(rows), targets, "log1p"))
     data = RowBatches(rows, 128, shuffle=True, seed=0)
     trainer.steps_per_execution = len(data)
 else:
-    sparse = reads_sparse_batches(trainer, backend)
+    sparse = impl.reads_sparse_batches(trainer)
     source = BatchSource(features, np.arange(rows), targets, 128, sparse=sparse)
-    data = _keras_dataset(source, shuffle=True, seed=0)
+    data = keras_dataset(source, shuffle=True, seed=0)
 times = []
 class Timer(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
@@ -159,7 +162,8 @@ from mtrl.data.dataset import make_split
 from mtrl.data.prepared import write_prepared
 from mtrl.data.synthetic import generate
 from mtrl.sharing import BUILTIN_PRESETS
-from mtrl.train import RunSpec, train_run, uses_device_rows
+from mtrl import backends
+from mtrl.train import RunSpec, train_run
 n_train = int(sys.argv[1])
 tasks = {"target": {"kind": "binary", "rho": 1.0}, "close": {"kind": "binary", "rho": 0.9},
          "loud": {"kind": "regression", "rho": 0.5, "mean": -10.0, "sd": 3.0}}
@@ -168,7 +172,7 @@ out = Path(tempfile.mkdtemp())
 write_prepared(out / "p.h5", dataset, make_split(dataset.n_rows, 0.2, 0.2, seed=0), {"source": "synthetic"})
 base = RunSpec(tasks=list(tasks), target="target", n_train=n_train, seed=0, max_epochs=30, patience=5,
                sharing_mask=[bool(v) for v in BUILTIN_PRESETS["high"]])
-doc = {"uses_device_rows": uses_device_rows("jax")}
+doc = {"uses_device_rows": backends.get("jax").uses_device_rows()}
 # a second run (another seed, same size) reuses the first one's compiled programs (same shapes)
 for name, device_rows, seed in (("device", None, 0), ("device-again", None, 1),
                                 ("host", False, 0), ("host-again", False, 1)):

@@ -13,7 +13,9 @@ import argparse
 import json
 import sys
 
-from mtrl.runtime import configure, import_keras
+from mtrl import backends
+from mtrl.runtime import configure
+from mtrl.schema import default_value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data", help="the prepared-data file (results/data/prepared.h5)")
     parser.add_argument("--split", choices=["val", "test"], default="test")
     # the default backend of the workflow, so that the printed metrics are the run's own
-    parser.add_argument("--backend", default="torch", choices=["torch", "jax", "tensorflow"])
+    parser.add_argument("--backend", default=default_value("backend"), choices=backends.NAMES)
     parser.add_argument(
         "--transform",
         default="log1p",
@@ -33,10 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     configure(args.backend, threads=None)
-    keras = import_keras(args.backend)
+    keras = backends.get(args.backend).import_keras()
 
     from mtrl.data.prepared import read_prepared
-    from mtrl.train import evaluate_model
+    from mtrl.evaluation import evaluate_model
 
     data = read_prepared(args.data)
     try:

@@ -1,12 +1,14 @@
-"""Process set-up that must happen before Keras is imported: backend and CPU threads."""
+"""Process set-up that must happen before Keras is imported: backend and CPU threads.
+
+What differs between backends (their environment variables, seeding, devices) is each
+backend's own (:mod:`mtrl.backends`); this module holds what every training process shares.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import os
 import sys
-
-BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def jax_cache_dir() -> str:
@@ -69,11 +71,11 @@ def configure(backend: str, threads: int | None = None) -> None:
     """Select the Keras backend and limit the CPU threads of this process.
 
     Call before the first ``import keras``; raises if Keras is already imported with another
-    backend.
+    backend, or if ``backend`` is not one of :data:`mtrl.backends.NAMES`.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    from mtrl import backends
 
+    impl = backends.get(backend)
     if "keras" in sys.modules:
         import keras
 
@@ -88,72 +90,34 @@ def configure(backend: str, threads: int | None = None) -> None:
     # Keras imports scikit-learn (1.2 s with SciPy's stats) for its optional sklearn wrappers
     # whenever it is installed; a training job never uses them, so hide it from this process.
     sys.modules.setdefault("sklearn", None)  # type: ignore[arg-type]
-    if backend == "jax":
-        # XLA compilation is most of a small run's cost; every run of a study compiles the same
-        # few functions, so keep them in a persistent cache shared by all runs (and processes).
-        os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", jax_cache_dir())
-        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
-        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
-        gpu = has_gpu_hint()
-        os.environ.setdefault("JAX_PLATFORMS", "" if gpu else "cpu")
-        if gpu:  # several jobs may share a GPU: take memory as needed, not 75% of it each
-            os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    impl.configure_environment()
     if threads:
-        n = str(int(threads))
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = n
-        os.environ["TF_NUM_INTRAOP_THREADS"] = n
-        os.environ["TF_NUM_INTEROP_THREADS"] = "1"
-        flags = os.environ.get("XLA_FLAGS", "")
-        if int(threads) == 1 and "xla_cpu_multi_thread_eigen" not in flags:
-            # XLA has no thread-count flag on CPU; one thread is its single-threaded Eigen mode
-            os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
+        _limit_threads(int(threads))
 
 
-def set_seed(seed: int, backend: str) -> None:
-    """Seed Python, NumPy, Keras and the backend, like ``keras.utils.set_random_seed``.
-
-    That Keras function imports TensorFlow (several seconds) whenever it is installed, even on
-    the JAX or PyTorch backends; here TensorFlow is seeded only when it is the backend.
-    """
-    import keras
-
-    if backend == "tensorflow":
-        keras.utils.set_random_seed(seed)
-        return
-    import random
-
-    import numpy as np
-    from keras.src.backend.common import global_state
-    from keras.src.random import seed_generator
-    from keras.src.utils import rng_utils
-
-    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
-    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
-    random.seed(seed)
-    np.random.seed(seed)
-    if backend == "torch":
-        import torch
-
-        torch.manual_seed(seed)
+def _limit_threads(threads: int) -> None:
+    """Limit the BLAS, OpenMP, TensorFlow and XLA thread pools of this process to ``threads``."""
+    n = str(threads)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = n
+    os.environ["TF_NUM_INTRAOP_THREADS"] = n
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    flags = os.environ.get("XLA_FLAGS", "")
+    if threads == 1 and "xla_cpu_multi_thread_eigen" not in flags:
+        # XLA has no thread-count flag on CPU; one thread is its single-threaded Eigen mode
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
 
 
 def import_keras(backend: str):
-    """Import Keras for ``backend`` and keep TensorFlow unloaded on other backends.
+    """Import Keras for ``backend`` (configured by :func:`configure`), keeping TensorFlow unloaded
+    on the other backends (:meth:`mtrl.backends.base.Backend.import_keras`)."""
+    from mtrl import backends
 
-    Keras probes for TensorFlow (importing it: 4-8 s) while seeding and saving models even on JAX or
-    PyTorch; it only needs it for ``tf.data`` inputs, which mtrl never passes. Marking the lazy
-    module unavailable skips that import.
-    """
-    import keras
+    return backends.get(backend).import_keras()
 
-    if keras.backend.backend() != backend:
-        raise RuntimeError(
-            f"Keras runs on backend {keras.backend.backend()!r}, expected {backend!r}: "
-            "call mtrl.runtime.configure() before anything imports keras"
-        )
-    if backend != "tensorflow":
-        from keras.src.utils import module_utils
 
-        module_utils.tensorflow._available = False
-    return keras
+def backend_initialised(backend: str) -> bool:
+    """Whether this process has set up ``backend``'s devices (then it must not fork)."""
+    from mtrl import backends
+
+    return backends.get(backend).initialised()

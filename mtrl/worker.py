@@ -448,16 +448,9 @@ def _os_threads() -> int:
 
 def _backend_initialised(backend: str) -> bool:
     """Whether the backend has set up devices (a child would inherit a half-usable copy)."""
-    if backend == "jax" and "jax" in sys.modules:
-        from jax._src import xla_bridge
+    from mtrl.runtime import backend_initialised
 
-        check = getattr(xla_bridge, "backends_are_initialized", None)
-        return bool(check()) if check else bool(getattr(xla_bridge, "_backends", None))
-    if backend == "torch" and "torch" in sys.modules:
-        import torch
-
-        return bool(torch.cuda.is_initialized())
-    return False
+    return backend_initialised(backend)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from mtrl.couplings import run_tasks
 from mtrl.worker import run
 
 run(
-    "mtrl.train:train_run_json",
+    "mtrl.job:run_job",
     {
         "data_path": snakemake.input.data,
         "spec": run_tasks(snakemake.params.run, snakemake.input.get("couplings")),
@@ -25,6 +25,6 @@ run(
     log=snakemake.log[0],
     backend=snakemake.params.backend,
     threads=snakemake.threads,
-    # imported once by the warm worker: training, and what a run needs to write its history
-    preload=("mtrl.train", "mtrl.aggregate"),
+    # imported once by the warm worker: the job, and what a run needs to write its history
+    preload=("mtrl.job", "mtrl.aggregate"),
 )

@@ -14,10 +14,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
+from mtrl.backends.torch.predict import TorchSparsePlan  # noqa: E402
 from mtrl.model import build_model, with_original_units  # noqa: E402
 from mtrl.sparse_predict import predict_sparse, sparse_first_layer_plan  # noqa: E402
 from mtrl.tasks import TaskSpec  # noqa: E402
-from mtrl.torch_training import TorchSparsePlan  # noqa: E402
 
 TASKS = [TaskSpec("a", "binary"), TaskSpec("b", "regression"), TaskSpec("c", "multiclass", ("x", "y", "z"))]
 

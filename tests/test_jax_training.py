@@ -1,6 +1,6 @@
-"""The JAX device-rows path (mtrl.jax_training) trains exactly as Keras's host-batch fit.
+"""The JAX device-rows path (mtrl.backends.jax.device_rows) trains exactly as Keras's host-batch fit.
 
-On a CPU the path is off by default (uses_device_rows); the tests force it, so that the code a GPU
+On a CPU the path is off by default (JaxBackend.uses_device_rows); the tests force it, so that the code a GPU
 runs is checked here: same batches, same weights, same run outputs (bitwise on a CPU only).
 """
 
@@ -31,13 +31,13 @@ def _data(n=300, d=60, seed=0):
 def test_device_batches_equal_host_batches():
     import jax.numpy as jnp
 
-    from mtrl.jax_training import DeviceRows, RowBatches
-    from mtrl.train import _keras_dataset
+    from mtrl.backends.host_batches import keras_dataset
+    from mtrl.backends.jax.device_rows import DeviceRows, RowBatches
 
     features, targets = _data()
     rows = np.arange(40, 290)  # a subset, so that positions and row ids differ
     sub = {k: TaskTargets(t.values[rows], t.mask[rows]) for k, t in targets.items()}
-    host = _keras_dataset(BatchSource(features, rows, sub, 64), shuffle=True, seed=5)
+    host = keras_dataset(BatchSource(features, rows, sub, 64), shuffle=True, seed=5)
     device = DeviceRows.of(features, rows, sub, "log1p")
     positions = RowBatches(len(rows), 64, shuffle=True, seed=5)
     assert len(positions) == len(host) == 4
@@ -118,20 +118,22 @@ def test_device_rows_is_jax_only(tmp_path, tiny_prepared):
 
 @CPU_ONLY
 def test_device_rows_are_off_on_a_cpu():
-    from mtrl.train import uses_device_rows
+    from mtrl import backends
 
-    assert not uses_device_rows("jax") and not uses_device_rows("torch")
+    assert not backends.get("jax").uses_device_rows() and not backends.get("torch").uses_device_rows()
+    with pytest.raises(ValueError, match="device_rows trains on JAX only, not on backend 'torch'"):
+        backends.get("torch").uses_device_rows(True)
 
 
 def test_widths_round_up_to_powers_of_two():
-    from mtrl.jax_training import shape_bucket
+    from mtrl.backends.jax.device_rows import shape_bucket
 
     assert [shape_bucket(n) for n in (1, 2, 3, 128, 129)] == [1, 2, 4, 128, 256]
 
 
 def test_a_device_model_only_evaluates_inside_fit():
     """Row positions alone cannot say which rows they index: evaluate() outside fit refuses."""
-    from mtrl.jax_training import DeviceRows, RowBatches, device_view
+    from mtrl.backends.jax.device_rows import DeviceRows, RowBatches, device_view
     from mtrl.model import build_model, compile_model
     from mtrl.tasks import TaskSpec
 
@@ -197,7 +199,7 @@ def test_device_rows_run_with_a_multiclass_head_equals_the_host_run(tmp_path):
 
 def test_one_compiled_program_serves_runs_of_one_size():
     """Row counts that round to the same size give the same compiled shapes (no n_rows in them)."""
-    from mtrl.jax_training import DeviceRows
+    from mtrl.backends.jax.device_rows import DeviceRows
 
     features, targets = _data(n=300)
     a = DeviceRows.of(

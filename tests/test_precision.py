@@ -1,23 +1,32 @@
 import pytest
 
-from mtrl.precision import cpu_flags, cpu_has_bfloat16, resolve_precision
+from mtrl.backends.jax import JaxBackend
+from mtrl.backends.tensorflow import TensorFlowBackend
+from mtrl.backends.torch import TorchBackend
+from mtrl.precision import cpu_flags, cpu_has_bfloat16
+
+
+def _torch(native: bool) -> TorchBackend:
+    backend = TorchBackend()
+    backend.native_bfloat16 = lambda: native  # the hardware detection, fixed
+    return backend
 
 
 def test_auto_is_bfloat16_only_on_torch_with_native_support():
-    assert resolve_precision("auto", "torch", bf16_hardware=True) == "bfloat16"
-    assert resolve_precision("auto", "torch", bf16_hardware=False) == "float32"
-    for backend in ("jax", "tensorflow"):
-        assert resolve_precision("auto", backend, bf16_hardware=True) == "float32"
+    assert _torch(True).precision("auto") == "bfloat16"
+    assert _torch(False).precision("auto") == "float32"
+    for backend in (JaxBackend(), TensorFlowBackend()):
+        assert backend.precision("auto") == "float32"
 
 
 def test_explicit_precision_is_honoured():
-    assert resolve_precision("float32", "torch", bf16_hardware=True) == "float32"
-    assert resolve_precision("bfloat16", "jax", bf16_hardware=False) == "bfloat16"
+    assert _torch(True).precision("float32") == "float32"
+    assert JaxBackend().precision("bfloat16") == "bfloat16"
 
 
 def test_unknown_precision_is_named():
     with pytest.raises(ValueError, match=r"precision 'half' is not one of auto, float32, bfloat16"):
-        resolve_precision("half", "torch")
+        _torch(True).precision("half")
 
 
 def test_cpu_flags_read_from_cpuinfo(tmp_path):

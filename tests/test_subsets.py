@@ -63,7 +63,8 @@ def test_a_size_beyond_the_labelled_target_rows_is_named(sparse_labels):
 
 
 def test_a_run_with_auxiliary_labels_keeps_the_target_count(sparse_labels, tmp_path):
-    from mtrl.train import RunSpec, prepare_run_inputs
+    from mtrl.run_inputs import prepare_run_inputs
+    from mtrl.spec import RunSpec
 
     spec = RunSpec(tasks=["t", "a"], target="t", n_train=30, seed=1, sharing_mask=[True] * 4,
                    auxiliary_use_all_labels=True)  # fmt: skip

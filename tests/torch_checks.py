@@ -18,9 +18,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from mtrl.backends.torch.adam import FusedAdam  # noqa: E402
+from mtrl.backends.torch.autocast import autocast_view  # noqa: E402
+from mtrl.backends.torch.layers import dropout_mask  # noqa: E402
 from mtrl.model import build_model  # noqa: E402
 from mtrl.tasks import TaskSpec  # noqa: E402
-from mtrl.torch_training import FusedAdam, autocast_view, dropout_mask  # noqa: E402
 
 TASKS = [TaskSpec("a", "binary"), TaskSpec("b", "regression"), TaskSpec("c", "multiclass", ("x", "y", "z"))]
 
@@ -103,9 +105,9 @@ def check_sparse_batches_train_like_dense_ones() -> None:
     itself is checked against Keras in check_sparse_first_layer)."""
     import scipy.sparse as sp
 
+    from mtrl.backends.host_batches import keras_dataset
     from mtrl.data.batches import BatchSource, TaskTargets
     from mtrl.model import compile_model
-    from mtrl.train import _keras_dataset
 
     rng = np.random.default_rng(3)
     rows = 50
@@ -131,8 +133,8 @@ def check_sparse_batches_train_like_dense_ones() -> None:
             sparse=sparse,
         )
         history = view.fit(
-            _keras_dataset(train, shuffle=True, seed=0),
-            validation_data=_keras_dataset(val, shuffle=False, seed=0),
+            keras_dataset(train, shuffle=True, seed=0),
+            validation_data=keras_dataset(val, shuffle=False, seed=0),
             epochs=2,
             verbose=0,
         )
@@ -148,10 +150,10 @@ def check_lean_losses_and_metrics_equal_keras() -> None:
     """LeanCompiled: the same history and weights as Keras's compute_loss/compute_metrics."""
     import scipy.sparse as sp
 
+    from mtrl.backends.host_batches import keras_dataset
+    from mtrl.backends.torch.lean import LeanCompiled
     from mtrl.data.batches import BatchSource, TaskTargets
     from mtrl.model import compile_model
-    from mtrl.torch_training import LeanCompiled
-    from mtrl.train import _keras_dataset
 
     rng = np.random.default_rng(5)
     rows = 60
@@ -174,8 +176,8 @@ def check_lean_losses_and_metrics_equal_keras() -> None:
         val_targets = {k: TaskTargets(t.values[45:], t.mask[45:]) for k, t in targets.items()}
         val = BatchSource(features, np.arange(45, rows), val_targets, 16, sparse=True)
         history = view.fit(
-            _keras_dataset(train, shuffle=True, seed=0),
-            validation_data=_keras_dataset(val, shuffle=False, seed=0),
+            keras_dataset(train, shuffle=True, seed=0),
+            validation_data=keras_dataset(val, shuffle=False, seed=0),
             epochs=3,
             verbose=0,
         )

@@ -13,6 +13,13 @@ import numpy as np
 import scipy.sparse as sp
 
 FEATURE_TRANSFORMS = ("log1p", "counts", "binary")
+EVAL_BATCH = 1024  # at most this many rows per evaluation batch (validation, predictions)
+
+
+def eval_batch_size(n_rows: int, limit: int = EVAL_BATCH) -> int:
+    """Rows per evaluation batch: as even as possible, so that padding the last batch wastes little."""
+    n_batches = max(1, -(-n_rows // limit))
+    return max(1, -(-n_rows // n_batches))
 
 
 def transformed_rows(features: sp.csr_matrix, rows: np.ndarray, transform: str) -> sp.csr_matrix:

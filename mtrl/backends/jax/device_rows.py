@@ -35,11 +35,6 @@ import scipy.sparse as sp
 from mtrl.data.batches import EpochOrder, TaskTargets, batch_positions, transformed_rows
 
 
-def on_accelerator() -> bool:
-    """Whether JAX computes on an accelerator (where :class:`DeviceModel` pays off)."""
-    return jax.default_backend() != "cpu"
-
-
 @jax.tree_util.register_pytree_node_class
 @dataclass(eq=False)
 class DeviceRows:
@@ -129,7 +124,7 @@ class RowBatches(keras.utils.PyDataset):
     """Batches of row positions (padded with -1) into a :class:`DeviceRows`, one per step.
 
     Their order is the host path's (:class:`mtrl.data.batches.EpochOrder`, as
-    :func:`mtrl.train._keras_dataset` uses it).
+    :func:`mtrl.backends.host_batches.keras_dataset` uses it).
     """
 
     def __init__(self, n_rows: int, batch_size: int, shuffle: bool, seed: int) -> None:

@@ -1,0 +1,32 @@
+"""A training job: JSON arguments -> :class:`~mtrl.spec.RunSpec` -> :func:`mtrl.train.train_run`.
+
+``scripts/train.py`` hands :func:`run_job` to the warm worker (:mod:`mtrl.worker`) by name, with
+:func:`mtrl.data.cache.warm` as the call the worker's server makes before it forks the job: the
+job then reads the server's parsed copy of the prepared data (:func:`mtrl.data.cache.cached_prepared`)
+instead of the file. Import only after :func:`mtrl.runtime.configure` has chosen the backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mtrl.spec import RunSpec
+from mtrl.train import train_run
+from mtrl.worker import cached_prepared  # TEMP: mtrl.data.cache once the worker split lands
+
+#: what the warm worker imports once, before it forks jobs ("module:function" of :func:`run_job`)
+TARGET = "mtrl.job:run_job"
+PRELOAD = ("mtrl.job", "mtrl.aggregate")
+
+
+def run_job(
+    data_path: str,
+    spec: dict[str, Any],
+    model_path: str,
+    history_path: str,
+    metrics_path: str,
+    backend: str,
+) -> None:
+    """Train the run ``spec`` (``RunSpec`` keyword arguments) on the prepared data at ``data_path``."""
+    data = cached_prepared(data_path)  # the warm worker's parsed copy, else read from disk
+    train_run(data, RunSpec(**spec), model_path, history_path, metrics_path, backend)

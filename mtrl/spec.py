@@ -1,0 +1,37 @@
+"""The definition of one training run, as the workflow hands it to a training job."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines one training run.
+
+    The workflow fills every field from the config (:func:`mtrl.config.run_parameters`, whose
+    defaults are the schema's); the defaults here only serve runs built by hand (tests,
+    benchmarks) and are the study's network and training settings.
+    """
+
+    tasks: Sequence[str]
+    target: str
+    n_train: int
+    seed: int
+    sharing_mask: Sequence[bool]
+    widths: Sequence[int] = (1024, 512, 256, 128)
+    dropout: Sequence[float] = (0.0, 0.0, 0.5, 0.5)
+    activation: str = "relu"
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    batch_size: int = 128
+    max_epochs: int = 100
+    patience: int = 5
+    monitor: str = "target"  # early stopping on the target's validation loss, or "total"
+    loss_weights: Mapping[str, float] = field(default_factory=dict)
+    auxiliary_use_all_labels: bool = False
+    feature_transform: str = "log1p"
+    precision: str = "auto"  # auto | float32 | bfloat16 (resolved by the backend)
+    labels: Mapping[str, Any] = field(default_factory=dict)  # run identity written to metrics.json
