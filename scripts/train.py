@@ -1,7 +1,7 @@
 """Snakemake script of rules train_multitask and train_single_task: one training run.
 
 The run goes to a warm worker (a process of this machine that has imported Keras already; see
-mtrl/worker.py), which forks a fresh process for it; inside a Slurm job, or with MTRL_WORKER=off,
+mtrl/worker/), which forks a fresh process for it; inside a Slurm job, or with MTRL_WORKER=off,
 it runs in this process.
 """
 
@@ -27,4 +27,6 @@ run(
     threads=snakemake.threads,
     # imported once by the warm worker: training, and what a run needs to write its history
     preload=("mtrl.train", "mtrl.aggregate"),
+    # read by the server before it forks the run, which then shares the parsed copy
+    warm=("mtrl.data.cache:warm", {"path": snakemake.input.data}),
 )
