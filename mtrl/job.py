@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mtrl.data.cache import cached_prepared
 from mtrl.spec import RunSpec
 from mtrl.train import train_run
-from mtrl.worker import cached_prepared  # TEMP: mtrl.data.cache once the worker split lands
 
 #: what the warm worker imports once, before it forks jobs ("module:function" of :func:`run_job`)
 TARGET = "mtrl.job:run_job"

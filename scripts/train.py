@@ -1,8 +1,8 @@
 """Snakemake script of rules train_multitask and train_single_task: one training run.
 
 The run goes to a warm worker (a process of this machine that has imported Keras already; see
-mtrl/worker.py), which forks a fresh process for it; inside a Slurm job, or with MTRL_WORKER=off,
-it runs in this process.
+mtrl/worker/), which reads the prepared data once (the warm-up) and forks a fresh process for the
+run; inside a Slurm job, or with MTRL_WORKER=off, it runs in this process.
 """
 
 import sys
@@ -27,4 +27,6 @@ run(
     threads=snakemake.threads,
     # imported once by the warm worker: the job, and what a run needs to write its history
     preload=("mtrl.job", "mtrl.aggregate"),
+    # read once by the warm worker's server; each forked job then shares its parsed copy
+    warm=("mtrl.data.cache:warm", {"path": snakemake.input.data}),
 )

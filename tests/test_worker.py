@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -23,7 +24,7 @@ from mtrl import worker
 TARGETS = '''
 import json, os, sys, time
 
-STATE = {"calls": 0}
+STATE = {"calls": 0, "warm": None}
 
 
 def info(out):
@@ -32,9 +33,20 @@ def info(out):
     Path = __import__("pathlib").Path
     Path(out).write_text(json.dumps({
         "pid": os.getpid(), "ppid": os.getppid(), "calls": STATE["calls"],
-        "keras_loaded": "keras" in sys.modules, "cwd": os.getcwd(),
+        "keras_loaded": "keras" in sys.modules, "cwd": os.getcwd(), "warm": STATE["warm"],
     }))
     print("info ran")
+
+
+def remember(value):
+    """A warm-up: keep ``value`` in this module (the server's copy, inherited by its forks)."""
+    STATE["warm"] = value
+
+
+def remember_file(path):
+    """A warm-up that reads a file (a relative path: from the request's directory)."""
+    with open(path) as f:
+        STATE["warm"] = f.read()
 
 
 def fail():
@@ -55,13 +67,11 @@ def slow(out, seconds):
 
 
 def train(data_path, spec, out):
-    """A real (tiny) training run; through the prepared-data cache when the worker has one."""
-    import mtrl.train
-    import mtrl.worker
+    """A real (tiny) training run; through the prepared-data cache when a warm-up filled it."""
+    import mtrl.data.cache
     from mtrl.train import RunSpec, train_run
 
-    cached = mtrl.worker._prepared_key(data_path) in mtrl.worker._PREPARED
-    mtrl.train.read_prepared = mtrl.worker.cached_prepared  # only in this process (a fork)
+    cached = mtrl.data.cache.is_cached(data_path)
     result = train_run(data_path, RunSpec(**spec), out + "/model.keras", out + "/history.csv",
                        out + "/metrics.json", "jax")
     with open(out + "/extra.json", "w") as f:
@@ -136,13 +146,13 @@ def wenv(server_env, helpers, monkeypatch):
     def no_fallback(*args, **kwargs):
         raise AssertionError(f"fell back to running in the test process: {kwargs.get('note')}")
 
-    monkeypatch.setattr(worker, "_run_here", no_fallback)
+    monkeypatch.setattr(worker.client, "_run_here", no_fallback)
     return server_env
 
 
 def _client(code: str, **env) -> subprocess.Popen:
     """A client in its own process (so that it may be killed or run without a server)."""
-    repo = Path(worker.__file__).resolve().parents[1]  # `python -c` imports mtrl from its cwd
+    repo = worker.PACKAGE_ROOT.parent  # `python -c` imports mtrl from its cwd
     script = f"from mtrl.worker import run\n{textwrap.dedent(code)}"
     return subprocess.Popen([sys.executable, "-c", script], env={**os.environ, **env}, cwd=repo)
 
@@ -203,7 +213,7 @@ def test_killed_client_kills_its_job(wenv, tmp_path):
 
 def test_clients_that_vanish_at_once_leave_the_server_serving(wenv, tmp_path):
     worker.run("wtargets:info", {"out": str(tmp_path / "a.json")}, log=None, **RUN)
-    path = worker._socket_path(worker.worker_dir(), worker.server_key("jax", 1))
+    path = worker.client._socket_path(worker.worker_dir(), worker.server_key("jax", 1))
     request = {"target": "wtargets:info", "kwargs": {"out": str(tmp_path / "x.json")}, "log": None}
     payload = (json.dumps({**request, "cwd": str(tmp_path)}) + "\n").encode()
     socks = [socket.socket(socket.AF_UNIX) for _ in range(20)]
@@ -261,21 +271,62 @@ def test_worker_result_equals_a_fresh_process(wenv, tmp_path, tiny_prepared):
         batch_size=32,
     )
     kwargs = {"data_path": str(tiny_prepared), "spec": spec}
+    warm_up = ("mtrl.data.cache:warm", {"path": str(tiny_prepared)})
     (tmp_path / "warm").mkdir()
     (tmp_path / "cold").mkdir()
-    worker.run("wtargets:train", {**kwargs, "out": str(tmp_path / "warm")}, log=None, **RUN)
+    worker.run("wtargets:train", {**kwargs, "out": str(tmp_path / "warm")}, log=None, warm=warm_up, **RUN)
     client = _client(
         f"run('wtargets:train', {{**{kwargs!r}, 'out': {str(tmp_path / 'cold')!r}}}, log=None, "
-        "backend='jax', threads=1)",
+        f"backend='jax', threads=1, warm={warm_up!r})",
         MTRL_WORKER="off",
     )
     assert client.wait(120) == 0
     warm = json.loads((tmp_path / "warm" / "metrics.json").read_text())
     cold = json.loads((tmp_path / "cold" / "metrics.json").read_text())
     assert json.loads((tmp_path / "warm" / "extra.json").read_text())["cached"]  # parsed by the server
-    assert json.loads((tmp_path / "cold" / "extra.json").read_text())["pid"] == client.pid
+    cold_extra = json.loads((tmp_path / "cold" / "extra.json").read_text())
+    assert cold_extra["pid"] == client.pid
+    assert not cold_extra["cached"]  # no server: the warm-up is not called, the job reads the file
     assert warm["metrics"] == cold["metrics"]
     assert warm["training"]["epochs_trained"] == cold["training"]["epochs_trained"]
+
+
+def test_what_a_warm_up_keeps_reaches_the_job(wenv, tmp_path):
+    out = tmp_path / "w.json"
+    worker.run(
+        "wtargets:info", {"out": str(out)}, log=None, warm=("wtargets:remember", {"value": 4711}), **RUN
+    )
+    doc = json.loads(out.read_text())
+    assert doc["warm"] == 4711  # set in the server before the fork
+    assert doc["calls"] == 1
+
+
+def test_a_warm_up_runs_from_the_request_directory(wenv, tmp_path, monkeypatch):
+    (tmp_path / "note.txt").write_text("from the client's directory")
+    monkeypatch.chdir(tmp_path)
+    warm = ("wtargets:remember_file", {"path": "note.txt"})
+    worker.run("wtargets:info", {"out": "n.json"}, log=None, warm=warm, **RUN)
+    doc = json.loads((tmp_path / "n.json").read_text())
+    assert doc["warm"] == "from the client's directory"
+    assert Path(os.readlink(f"/proc/{doc['ppid']}/cwd")) == wenv.resolve()  # the server went back
+
+
+@pytest.mark.parametrize("target", ["wtargets:fail", "no_such_module_4711:warm"])
+def test_a_failing_warm_up_does_not_fail_the_job(wenv, tmp_path, target):
+    out = tmp_path / "f.json"
+    log = tmp_path / "f.log"
+    worker.run("wtargets:info", {"out": str(out)}, log=str(log), warm=(target, {}), **RUN)
+    assert json.loads(out.read_text())["calls"] == 1
+    assert "info ran" in log.read_text()
+    assert f"warm-up {{'target': '{target}'" in _server_logs(wenv)
+
+
+def test_targets_are_checked_before_anything_runs(tmp_path):
+    with pytest.raises(ValueError, match="module:function"):
+        worker.run("wtargets:info", {"out": str(tmp_path / "x")}, log=None, warm=("no-colon", {}), **RUN)
+    with pytest.raises(ValueError, match="module:function"):
+        worker.run("wtargets.info", {}, log=None, **RUN)
+    assert not (tmp_path / "x").exists()
 
 
 def test_off_runs_in_the_calling_process(helpers, tmp_path):
@@ -308,7 +359,7 @@ def test_jobs_of_several_threads_run_in_the_calling_process(helpers, tmp_path):
 
 
 def test_server_key_names_the_machine():
-    assert worker.server_key("jax", 1).startswith(worker._host() + "-")
+    assert worker.server_key("jax", 1).startswith(worker.keys.host() + "-")
 
 
 def test_enabled_follows_the_environment():
@@ -334,7 +385,7 @@ def test_changed_sources_get_another_server(tmp_path, monkeypatch):
     monkeypatch.setenv("XLA_FLAGS", "--xla_something_else")
     assert worker.server_key("jax", 1) != key
     monkeypatch.undo()
-    monkeypatch.setattr(worker, "package_fingerprint", lambda root=None: "edited")
+    monkeypatch.setattr(worker.keys, "package_fingerprint", lambda root=None: "edited")
     assert worker.server_key("jax", 1) != key
 
 
@@ -397,3 +448,60 @@ def test_a_dying_server_ends_its_jobs(helpers, tmp_path, monkeypatch, sig, messa
         assert not Path(out + ".finished").exists()
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+# The worker is a generic host: it imports the standard library, mtrl.logs, mtrl.runtime and itself.
+WORKER_MAY_IMPORT = ("mtrl.logs", "mtrl.runtime", "mtrl.worker")
+WORKER_MUST_NOT_IMPORT = (
+    "mtrl.data",
+    "mtrl.train",
+    "mtrl.job",
+    "mtrl.model",
+    "mtrl.sharing",
+    "mtrl.torch_training",
+    "mtrl.jax_training",
+    "mtrl.backends",
+    "keras",
+    "jax",
+    "jaxlib",
+    "torch",
+    "tensorflow",
+    "torchjd",
+)
+
+
+def _imported_modules(path: Path, package: str) -> set[str]:
+    """Modules the file ``path`` of ``package`` imports (anywhere in it, relative ones resolved)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            names |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+    return names
+
+
+def _within(name: str, prefixes) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def test_the_worker_imports_neither_data_nor_training_nor_frameworks():
+    folder = Path(worker.__file__).parent
+    files = sorted(folder.glob("*.py"))
+    assert {f.name for f in files} >= {"__init__.py", "__main__.py", "client.py", "server.py", "protocol.py"}
+    imports = {path.name: _imported_modules(path, "mtrl.worker") for path in files}
+    assert "mtrl.runtime.configure" in imports["server.py"]  # the walk sees imports
+    assert "mtrl.worker.protocol.resolve" in imports["jobs.py"]
+    for name, imported in imports.items():
+        forbidden = sorted(n for n in imported if _within(n, WORKER_MUST_NOT_IMPORT))
+        assert not forbidden, f"{name} imports {forbidden}"
+        foreign = sorted(
+            n
+            for n in imported
+            if not _within(n, WORKER_MAY_IMPORT) and n.split(".")[0] not in sys.stdlib_module_names
+        )
+        assert not foreign, f"{name} imports {foreign}"

@@ -35,9 +35,10 @@ class JaxBackend(Backend):
             os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
     def initialised(self) -> bool:
-        if "jax" not in sys.modules:
+        """Whether JAX has set up its devices (reads only modules imported already)."""
+        xla_bridge = sys.modules.get("jax._src.xla_bridge")
+        if xla_bridge is None:
             return False
-        from jax._src import xla_bridge
 
         check = getattr(xla_bridge, "backends_are_initialized", None)
         return bool(check()) if check else bool(getattr(xla_bridge, "_backends", None))

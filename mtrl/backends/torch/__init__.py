@@ -21,11 +21,9 @@ class TorchBackend(Backend):
     bfloat16_policy = None  # the training view autocasts; the layers stay float32
 
     def initialised(self) -> bool:
-        if "torch" not in sys.modules:
-            return False
-        import torch
-
-        return bool(torch.cuda.is_initialized())
+        """Whether PyTorch has set up CUDA (reads only modules imported already)."""
+        cuda = sys.modules.get("torch.cuda")
+        return cuda is not None and bool(cuda.is_initialized())
 
     def prepare_process(self) -> None:
         from mtrl.runtime import keep_freed_memory
