@@ -42,7 +42,6 @@ def train_run(
     on the device (JAX only; default: on an accelerator).
     """
     impl = backends.get(backend)
-    impl.uses_device_rows(device_rows)  # raises on a backend without device rows
     keras = impl.import_keras()
     from mtrl.model import count_parameters, with_original_units
 
@@ -50,11 +49,9 @@ def train_run(
     impl.prepare_process()
     impl.seed(spec.seed)
     precision = impl.precision(spec.precision)
-    if not isinstance(data, PreparedData):
-        data = read_prepared(data)
+    data = data if isinstance(data, PreparedData) else read_prepared(data)
     inputs = prepare_run_inputs(data, spec)
     input_dim = data.dataset.features.shape[1]
-
     network = network_builder(spec, inputs.tasks, input_dim)
     model, trainer = impl.build_trainer(network, spec, inputs.tasks, precision, device_rows)
     monitor = _monitor(spec, inputs, data)
@@ -63,13 +60,11 @@ def train_run(
     )
     train_data, val_data = impl.fit_inputs(trainer, data, inputs, spec)
     t_fit = time.perf_counter()
+    callbacks = [finite_loss_guard(), early]
     history = trainer.fit(
-        train_data,
-        validation_data=val_data,
-        epochs=spec.max_epochs,
-        callbacks=[finite_loss_guard(), early],
-        verbose=0,
-    ).history
+        train_data, validation_data=val_data, epochs=spec.max_epochs, callbacks=callbacks, verbose=0
+    )
+    history = history.history
     t_evaluate = time.perf_counter()
     saved = with_original_units(model, inputs.tasks, inputs.scaling)
     metrics = evaluate_model(saved, data, inputs.tasks, spec.feature_transform, inputs.train_labels)
@@ -77,25 +72,40 @@ def train_run(
     write_history(history, history_path)
     with atomic_path(model_path, suffix=".keras") as tmp:
         saved.save(tmp)
-    t_saved = time.perf_counter()
-    epochs_trained = len(history["loss"])
+    clock = {
+        "start": t_start,
+        "fit": t_fit,
+        "evaluate": t_evaluate,
+        "save": t_save,
+        "saved": time.perf_counter(),
+    }
     training = {
-        "epochs_trained": epochs_trained,
-        "best_epoch": int(np.argmin(history[monitor])) + 1,
-        "stopped_early": epochs_trained < spec.max_epochs,
-        "training_seconds": round(t_evaluate - t_fit, 3),
-        "total_seconds": round(time.perf_counter() - t_start, 3),
-        # where the rest went: building the model and its inputs, the final evaluation of the
-        # validation and test splits, writing history.csv and model.keras
-        "setup_seconds": round(t_fit - t_start, 3),
-        "evaluation_seconds": round(t_save - t_evaluate, 3),
-        "saving_seconds": round(t_saved - t_save, 3),
+        **_training_summary(history, monitor, spec.max_epochs, clock),
         "parameters": count_parameters(input_dim, inputs.tasks, spec.widths, spec.sharing_mask),
         "train_rows": len(inputs.train_rows),
     }
     result = run_document(spec, inputs, backend, precision, training, metrics)
     write_json(metrics_path, result)
     return result
+
+
+def _training_summary(
+    history: Mapping[str, list[float]], monitor: str, max_epochs: int, clock: Mapping[str, float]
+) -> dict[str, Any]:
+    """Epochs, the best epoch and where the run's time went (``clock``: when each phase began)."""
+    epochs_trained = len(history["loss"])
+    return {
+        "epochs_trained": epochs_trained,
+        "best_epoch": int(np.argmin(history[monitor])) + 1,
+        "stopped_early": epochs_trained < max_epochs,
+        "training_seconds": round(clock["evaluate"] - clock["fit"], 3),
+        "total_seconds": round(time.perf_counter() - clock["start"], 3),
+        # where the rest went: building the model and its inputs, the final evaluation of the
+        # validation and test splits, writing history.csv and model.keras
+        "setup_seconds": round(clock["fit"] - clock["start"], 3),
+        "evaluation_seconds": round(clock["save"] - clock["evaluate"], 3),
+        "saving_seconds": round(clock["saved"] - clock["save"], 3),
+    }
 
 
 def network_builder(spec: RunSpec, tasks: list[TaskSpec], input_dim: int) -> Callable[[], Any]:

@@ -70,3 +70,45 @@ def test_pytorch_checks_in_their_own_process(script, checks):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert proc.stdout.count("ok ") == checks, proc.stdout
+
+
+def test_registry_matches_the_schema_and_names_each_backend():
+    from mtrl import backends
+    from mtrl.schema import allowed_values, default_value
+
+    assert set(backends.NAMES) == set(allowed_values("backend"))
+    assert default_value("backend") in backends.NAMES
+    for name in backends.NAMES:
+        assert backends.backend_class(name).name == name
+        assert backends.get(name) is backends.get(name)  # looked up once per process
+    with pytest.raises(ValueError, match=r"backend 'theano' is not one of torch, jax, tensorflow"):
+        backends.get("theano")
+
+
+_INTERNALS = r"""
+import sys
+from mtrl.runtime import configure
+configure("torch")
+import keras
+if sys.argv[1] == "moved":  # as if a Keras release had moved the module
+    from keras.src.trainers import data_adapters
+    del data_adapters.data_adapter_utils
+    sys.modules["keras.src.trainers.data_adapters.data_adapter_utils"] = None
+from mtrl.backends import keras_internals
+for name in keras_internals.USES:
+    assert getattr(keras_internals, name) is not None, name
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("case", ["installed", "moved"])
+def test_keras_internals_are_all_there_or_fail_loudly(case):
+    proc = subprocess.run(
+        [sys.executable, "-c", _INTERNALS, case], capture_output=True, text=True, cwd=REPO
+    )
+    if case == "installed":
+        assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+    else:
+        assert proc.returncode != 0
+        assert "mtrl relies on Keras internals" in proc.stderr
+        assert "keras==3.15.1" in proc.stderr and "keras_internals.py" in proc.stderr

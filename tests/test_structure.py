@@ -59,7 +59,6 @@ OVERSIZE: dict[str, str] = {
     "mtrl.data.msd.derive_task": "being split",
     "mtrl.data.msd_labels": "being split",
     "mtrl.data.mxm._parse_file": "being split",
-    "mtrl.train.train_run": "to shorten",
 }
 
 
