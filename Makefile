@@ -10,7 +10,7 @@ CONFIG ?= config.yaml
 RESULTS ?= $(or $(shell sed -n 's/^results:[[:space:]]*\([^[:space:]#]*\).*/\1/p' $(CONFIG)),results)
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run report test test-slurm lint format bench clean
+.PHONY: setup run report test test-slurm lint format bench docs clean
 
 setup: $(STAMP)
 
@@ -54,6 +54,13 @@ format: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks
+
+# HTML documentation: API reference (every module of mtrl/) and the configuration reference
+# (rendered from schemas/config.schema.yaml); warnings fail the build once it is complete
+DOCS_HTML := build/docs/html
+docs: setup
+	$(BIN)/sphinx-build -b html -W --keep-going -q docs $(DOCS_HTML)
+	@echo "Documentation: $(DOCS_HTML)/index.html"
 
 clean:
 	rm -rf $(RESULTS) .snakemake
