@@ -15,9 +15,11 @@ from test_msd_labels import (
     write_track_metadata_db,
 )
 
+from mtrl.data import msd, msd_join, msd_tasks
 from mtrl.data.dataset import Dataset
-from mtrl.data.msd import describe_tasks, load_msd
-from mtrl.data.msd_labels import read_track_h5
+from mtrl.data.msd import load_msd
+from mtrl.data.msd_h5 import read_track_h5
+from mtrl.data.msd_tasks import describe_tasks
 from mtrl.data.mxm import read_mxm
 from mtrl.tasks import TaskSpec
 
@@ -212,6 +214,14 @@ def test_describe_tasks_shortens_long_families() -> None:
     text = describe_tasks(names)
     assert text.startswith("year, term:t00, term:t01")
     assert "term:t29" in text and "term:t30" not in text and text.endswith("mbtag:x, 5 more term:<...> tasks")
+
+
+def test_msd_reexports_the_join_and_the_tasks() -> None:
+    homes = [(msd_join, name) for name in ("SOURCE_ORDER", "LabelColumns", "collect_labels")]
+    homes += [(msd_tasks, name) for name in ("REGRESSION_TASKS", "DerivedTask", "available_tasks")]
+    homes += [(msd_tasks, name) for name in ("derive_task", "describe_tasks", "requested_tasks")]
+    for module, name in homes:
+        assert name in msd.__all__ and getattr(msd, name) is getattr(module, name), name
 
 
 def test_task_errors(world: dict, tmp_path: Path) -> None:

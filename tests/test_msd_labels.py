@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtrl.data import msd_labels as ml
+from mtrl.data import msd_labels
+from mtrl.data.msd_h5 import SONG_COLUMNS, TRACK_H5_COLUMNS, read_summary_h5, read_track_h5
+from mtrl.data.msd_sqlite import (
+    TRACK_METADATA_COLUMNS,
+    read_artist_terms,
+    read_artist_terms_db,
+    read_track_metadata_db,
+)
+from mtrl.data.msd_text import read_label_table, read_tagtraum, read_year_by_mxm, table_separator
 
 # The official PyTables compound layouts, as in the real MSD per-track files (field order included).
 ANALYSIS_DTYPE = np.dtype(
@@ -164,10 +172,10 @@ def test_track_h5_directory_is_searched_recursively_with_exact_values(tmp_path: 
     write_msd_h5(tmp_path / "A" / "A" / "TRAAABD128F429CF47.h5", [SONG_A])
     write_msd_h5(tmp_path / "B" / "TRAAADZ128F9348C2E.h5", [SONG_B])
     (tmp_path / "B" / "notes.h5").write_text("not a track file, not named TR*.h5")
-    frame = ml.read_track_h5(tmp_path)
+    frame = read_track_h5(tmp_path)
     assert frame.index.name == "track_id"
     assert list(frame.index) == ["TRAAABD128F429CF47", "TRAAADZ128F9348C2E"]
-    assert list(frame.columns) == list(ml.TRACK_H5_COLUMNS)
+    assert list(frame.columns) == list(TRACK_H5_COLUMNS)
     a, b = frame.loc["TRAAABD128F429CF47"], frame.loc["TRAAADZ128F9348C2E"]
     assert (a["loudness"], a["tempo"], a["key"], a["mode"], a["time_signature"]) == (-9.843, 121.274, 6, 0, 4)
     assert a["duration"] == 148.03546 and a["year"] == 1969.0
@@ -186,8 +194,8 @@ def test_track_h5_accepts_a_list_of_files_a_single_file_and_multi_song_files(tmp
     two = write_msd_h5(
         tmp_path / "TR2.h5", [SONG_B, song(SONG_A, track_id="TRC", artist_terms=[], year=2001)]
     )
-    assert list(ml.read_track_h5(one).index) == ["TRAAABD128F429CF47"]
-    frame = ml.read_track_h5([two, one])
+    assert list(read_track_h5(one).index) == ["TRAAABD128F429CF47"]
+    frame = read_track_h5([two, one])
     assert list(frame.index) == ["TRAAADZ128F9348C2E", "TRC", "TRAAABD128F429CF47"]
     assert frame.loc["TRAAADZ128F9348C2E", "artist_terms"] == ("salsa", "cumbia")
     assert frame.loc["TRC", "artist_terms"] == () and frame.loc["TRC", "year"] == 2001
@@ -196,21 +204,21 @@ def test_track_h5_accepts_a_list_of_files_a_single_file_and_multi_song_files(tmp
 
 def test_track_h5_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"nowhere: MSD HDF5 track file or directory not found"):
-        ml.read_track_h5(tmp_path / "nowhere")
+        read_track_h5(tmp_path / "nowhere")
     with pytest.raises(FileNotFoundError, match=r"TRX\.h5: MSD HDF5 track file not found"):
-        ml.read_track_h5([tmp_path / "TRX.h5"])
+        read_track_h5([tmp_path / "TRX.h5"])
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match=r"empty: no TR\*\.h5 track files"):
-        ml.read_track_h5(tmp_path / "empty")
+        read_track_h5(tmp_path / "empty")
     text = tmp_path / "TRTEXT.h5"
     text.write_text("hello")
     with pytest.raises(ValueError, match=r"TRTEXT\.h5: cannot read as an HDF5 file"):
-        ml.read_track_h5([text])
+        read_track_h5([text])
     no_table = tmp_path / "TRNOTABLE.h5"
     with h5py.File(no_table, "w") as f:
         f.create_group("analysis")
     with pytest.raises(ValueError, match=r"TRNOTABLE\.h5: no table /analysis/songs"):
-        ml.read_track_h5([no_table])
+        read_track_h5([no_table])
     no_field = write_msd_h5(tmp_path / "TRNOFIELD.h5", [SONG_A])
     with h5py.File(no_field, "a") as f:
         rows = f["musicbrainz/songs"][()]
@@ -222,12 +230,12 @@ def test_track_h5_errors(tmp_path: Path) -> None:
     with pytest.raises(
         ValueError, match=r"TRNOFIELD\.h5: table /musicbrainz/songs lacks the field\(s\) year"
     ):
-        ml.read_track_h5([no_field])
+        read_track_h5([no_field])
     no_terms = write_msd_h5(tmp_path / "TRNOTERMS.h5", [SONG_A])
     with h5py.File(no_terms, "a") as f:
         del f["metadata/artist_terms"]
     with pytest.raises(ValueError, match=r"TRNOTERMS\.h5: no array /metadata/artist_terms"):
-        ml.read_track_h5([no_terms])
+        read_track_h5([no_terms])
 
 
 def test_track_h5_duplicate_track_ids_name_both_files(tmp_path: Path) -> None:
@@ -236,11 +244,11 @@ def test_track_h5_duplicate_track_ids_name_both_files(tmp_path: Path) -> None:
     with pytest.raises(
         ValueError, match=r"duplicate track_id 'TRAAABD128F429CF47' in .*TR1\.h5 and .*TR2\.h5"
     ):
-        ml.read_track_h5([a, b])
+        read_track_h5([a, b])
 
 
 def test_real_track_h5_files(msd_sample: Path) -> None:
-    frame = ml.read_track_h5(msd_sample / "h5")
+    frame = read_track_h5(msd_sample / "h5")
     assert list(frame.index) == [
         "TRAAABD128F429CF47",
         "TRAAADZ128F9348C2E",
@@ -268,8 +276,8 @@ def test_summary_h5_reads_all_rows(tmp_path: Path) -> None:
         [SONG_A, SONG_B, song(SONG_B, track_id="TRC", year=1999)],
         arrays=False,
     )
-    frame = ml.read_summary_h5(path)
-    assert list(frame.columns) == list(ml.SONG_COLUMNS) and frame.index.name == "track_id"
+    frame = read_summary_h5(path)
+    assert list(frame.columns) == list(SONG_COLUMNS) and frame.index.name == "track_id"
     assert list(frame.index) == ["TRAAABD128F429CF47", "TRAAADZ128F9348C2E", "TRC"]
     np.testing.assert_array_equal(frame["year"], [1969, np.nan, 1999])
     np.testing.assert_array_equal(frame["loudness"], [-9.843, -9.689, -9.689])
@@ -279,24 +287,24 @@ def test_summary_h5_reads_all_rows(tmp_path: Path) -> None:
 
 def test_summary_h5_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"msd_summary_file\.h5: MSD summary HDF5 file not found"):
-        ml.read_summary_h5(tmp_path / "msd_summary_file.h5")
+        read_summary_h5(tmp_path / "msd_summary_file.h5")
     dup = write_msd_h5(tmp_path / "dup.h5", [SONG_A, SONG_B, SONG_A], arrays=False)
     with pytest.raises(ValueError, match=r"dup\.h5: duplicate track_id 'TRAAABD128F429CF47'"):
-        ml.read_summary_h5(dup)
+        read_summary_h5(dup)
     short = write_msd_h5(tmp_path / "short.h5", [SONG_A, SONG_B], arrays=False)
     with h5py.File(short, "a") as f:
         f["musicbrainz/songs"].resize((1,))
     with pytest.raises(ValueError, match=r"short\.h5: the song tables differ in length"):
-        ml.read_summary_h5(short)
+        read_summary_h5(short)
 
 
 # --- SQLite ---------------------------------------------------------------------------------------
 
 
 def test_track_metadata_db(tmp_path: Path) -> None:
-    frame = ml.read_track_metadata_db(write_track_metadata_db(tmp_path / "track_metadata.db", META_ROWS))
+    frame = read_track_metadata_db(write_track_metadata_db(tmp_path / "track_metadata.db", META_ROWS))
     assert frame.index.name == "track_id" and list(frame.index) == ["TRA", "TRB", "TRC"]
-    assert list(frame.columns) == list(ml.TRACK_METADATA_COLUMNS)
+    assert list(frame.columns) == list(TRACK_METADATA_COLUMNS)
     assert frame.loc["TRA", "artist_name"] == "The Box Tops" and frame.loc["TRA", "artist_id"] == "ARA"
     np.testing.assert_array_equal(frame["year"], [1969, np.nan, np.nan])
     np.testing.assert_array_equal(frame["duration"], [148.0, 177.5, np.nan])
@@ -305,11 +313,11 @@ def test_track_metadata_db(tmp_path: Path) -> None:
 
 def test_track_metadata_db_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"none\.db: track metadata database not found"):
-        ml.read_track_metadata_db(tmp_path / "none.db")
+        read_track_metadata_db(tmp_path / "none.db")
     text = tmp_path / "text.db"
     text.write_text("this is not a database " * 100)
     with pytest.raises(ValueError, match=r"text\.db: cannot read the track metadata database"):
-        ml.read_track_metadata_db(text)
+        read_track_metadata_db(text)
     other = tmp_path / "other.db"
     with sqlite3.connect(other) as con:
         con.execute("CREATE TABLE tracks (track_id text)")
@@ -317,23 +325,23 @@ def test_track_metadata_db_errors(tmp_path: Path) -> None:
     with pytest.raises(
         ValueError, match=r"other\.db: .*no such table: songs.*expected table songs\(track_id"
     ):
-        ml.read_track_metadata_db(other)
+        read_track_metadata_db(other)
     loose = TRACK_METADATA_SCHEMA.replace("track_id text PRIMARY KEY", "track_id text")
     bad_year = write_track_metadata_db(
         tmp_path / "bad_year.db", [*META_ROWS[:2], (*META_ROWS[2][:-1], "nineteen")], loose
     )
     with pytest.raises(ValueError, match=r"bad_year\.db: table songs, rowid 3: year 'nineteen' is not"):
-        ml.read_track_metadata_db(bad_year)
+        read_track_metadata_db(bad_year)
     null_id = write_track_metadata_db(
         tmp_path / "null_id.db", [META_ROWS[0], (None, *META_ROWS[1][1:])], loose
     )
     with pytest.raises(ValueError, match=r"null_id\.db: table songs, rowid 2: track_id None"):
-        ml.read_track_metadata_db(null_id)
+        read_track_metadata_db(null_id)
     dup = write_track_metadata_db(tmp_path / "dup.db", [*META_ROWS, META_ROWS[1]], loose)
     with pytest.raises(
         ValueError, match=r"dup\.db: duplicate track_id 'TRB' \(line rowid 2 and line rowid 4\)"
     ):
-        ml.read_track_metadata_db(dup)
+        read_track_metadata_db(dup)
 
 
 def test_artist_terms_db(tmp_path: Path) -> None:
@@ -342,14 +350,14 @@ def test_artist_terms_db(tmp_path: Path) -> None:
         terms={"ARA": ["pop rock", "blue-eyed soul"], "ARB": ["salsa"], "ARE": []},
         mbtags={"ARA": ["classic pop and rock"]},
     )
-    per_artist = ml.read_artist_terms(path)
+    per_artist = read_artist_terms(path)
     assert per_artist.index.name == "artist_id"
     assert per_artist.loc["ARA", "artist_terms"] == ("blue-eyed soul", "pop rock")
     assert per_artist.loc["ARB", "artist_mbtags"] == ()
     artist_ids = pd.Series(
         ["ARA", "ARB", "ARZ", None, "ARA"], index=pd.Index(["T1", "T2", "T3", "T4", "T5"], name="track_id")
     )
-    frame = ml.read_artist_terms_db(path, artist_ids)
+    frame = read_artist_terms_db(path, artist_ids)
     assert list(frame.index) == ["T1", "T2", "T3", "T4", "T5"] and frame.index.name == "track_id"
     assert list(frame["artist_terms"]) == [
         ("blue-eyed soul", "pop rock"),
@@ -370,19 +378,19 @@ def test_artist_terms_db(tmp_path: Path) -> None:
 def test_artist_terms_db_errors(tmp_path: Path) -> None:
     ids = pd.Series(["ARA"], index=pd.Index(["T1"], name="track_id"))
     with pytest.raises(FileNotFoundError, match=r"artist_term\.db: artist term database not found"):
-        ml.read_artist_terms_db(tmp_path / "artist_term.db", ids)
+        read_artist_terms_db(tmp_path / "artist_term.db", ids)
     partial = tmp_path / "partial.db"
     with sqlite3.connect(partial) as con:
         con.execute(ARTIST_TERM_SCHEMA[0])
     con.close()
     with pytest.raises(ValueError, match=r"partial\.db: .*no such table: artist_term"):
-        ml.read_artist_terms_db(partial, ids)
+        read_artist_terms_db(partial, ids)
     null_term = write_artist_term_db(tmp_path / "null.db", {"ARA": ["rock"]}, {})
     with sqlite3.connect(null_term) as con:
         con.execute("INSERT INTO artist_term VALUES ('ARA', NULL)")
     con.close()
     with pytest.raises(ValueError, match=r"null\.db: table artist_term, rowid 2: expected non-null text"):
-        ml.read_artist_terms_db(null_term, ids)
+        read_artist_terms_db(null_term, ids)
 
 
 # --- text files -----------------------------------------------------------------------------------
@@ -391,7 +399,7 @@ def test_artist_terms_db_errors(tmp_path: Path) -> None:
 def test_tagtraum(tmp_path: Path) -> None:
     path = tmp_path / "msd_tagtraum_cd1.cls"
     path.write_text("# tagtraum CD1\n#\nTRAAABD128F429CF47\tPop_Rock\n\nTRAAAED128E0783FAB\tJazz\tVocal\r\n")
-    frame = ml.read_tagtraum(path)
+    frame = read_tagtraum(path)
     assert frame.index.name == "track_id" and list(frame.index) == [
         "TRAAABD128F429CF47",
         "TRAAAED128E0783FAB",
@@ -408,28 +416,28 @@ def test_tagtraum_malformed_line(tmp_path: Path, line: str) -> None:
         ValueError,
         match=rf"genres\.cls, line 3: expected TRACK_ID<TAB>majority genre.*{re.escape(repr(line))}",
     ):
-        ml.read_tagtraum(path)
+        read_tagtraum(path)
 
 
 def test_tagtraum_duplicates_and_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "genres.cls"
     path.write_text("TR1\tRap\nTR2\tJazz\nTR1\tPop_Rock\n")
     with pytest.raises(ValueError, match=r"genres\.cls: duplicate track_id 'TR1' \(line 1 and line 3\)"):
-        ml.read_tagtraum(path)
+        read_tagtraum(path)
     with pytest.raises(FileNotFoundError, match=r"gone\.cls: tagtraum genre file not found"):
-        ml.read_tagtraum(tmp_path / "gone.cls")
+        read_tagtraum(tmp_path / "gone.cls")
     with pytest.raises(ValueError, match=r"is not a regular file"):
-        ml.read_tagtraum(tmp_path)
+        read_tagtraum(tmp_path)
     latin = tmp_path / "latin.cls"
     latin.write_bytes(b"TR1\tRap\nTR2\tCumbi\xe1\n")
     with pytest.raises(ValueError, match=r"latin\.cls, line 2: not valid UTF-8"):
-        ml.read_tagtraum(latin)
+        read_tagtraum(latin)
 
 
 def test_year_by_mxm(tmp_path: Path) -> None:
     path = tmp_path / "MSD_track_id_and_year.txt"
     path.write_text("4623710\t2005\n6477168\t0\n\n3759847\t1982\n")
-    frame = ml.read_year_by_mxm(path)
+    frame = read_year_by_mxm(path)
     assert frame.index.name == "mxm_tid" and list(frame.index) == ["4623710", "6477168", "3759847"]
     assert frame["year"].dtype == np.float64
     np.testing.assert_array_equal(frame["year"], [2005, np.nan, 1982])
@@ -450,22 +458,22 @@ def test_year_by_mxm_malformed(tmp_path: Path, line: str, message: str) -> None:
     path = tmp_path / "years.txt"
     path.write_text(f"4623710\t2005\n{line}\n")
     with pytest.raises(ValueError, match=rf"years\.txt, {message}"):
-        ml.read_year_by_mxm(path)
+        read_year_by_mxm(path)
 
 
 def test_year_by_mxm_duplicates_and_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "years.txt"
     path.write_text("1\t2005\n2\t2001\n1\t2005\n")
     with pytest.raises(ValueError, match=r"years\.txt: duplicate mxm_tid '1' \(line 1 and line 3\)"):
-        ml.read_year_by_mxm(path)
+        read_year_by_mxm(path)
     with pytest.raises(FileNotFoundError, match=r"nope\.txt: musiXmatch year file not found"):
-        ml.read_year_by_mxm(tmp_path / "nope.txt")
+        read_year_by_mxm(tmp_path / "nope.txt")
 
 
 def test_label_table_csv_and_tsv(tmp_path: Path) -> None:
     csv_path = tmp_path / "labels.csv"
     csv_path.write_text('id,valence,mood,note\nTR1,0.5,happy,"a, b"\nTR2,,sad,\n\nTR3,-1e3,,x\n')
-    frame = ml.read_label_table(csv_path, "id")
+    frame = read_label_table(csv_path, "id")
     assert frame.index.name == "track_id" and list(frame.index) == ["TR1", "TR2", "TR3"]
     assert list(frame.columns) == ["valence", "mood", "note"]
     assert frame["valence"].dtype == np.float64
@@ -473,54 +481,70 @@ def test_label_table_csv_and_tsv(tmp_path: Path) -> None:
     assert list(frame["mood"]) == ["happy", "sad", None] and list(frame["note"]) == ["a, b", None, "x"]
     tsv_path = tmp_path / "labels.tsv"
     tsv_path.write_text("track\tscore\nTR1\t3\nTR2\tinf\n")
-    tsv = ml.read_label_table(tsv_path, "track")
+    tsv = read_label_table(tsv_path, "track")
     np.testing.assert_array_equal(tsv["score"], [3.0, np.inf])
     semi = tmp_path / "labels.data"
     semi.write_text("track;score\nTR1;3\n")
-    assert ml.read_label_table(semi, "track", sep=";").loc["TR1", "score"] == 3.0
-    assert ml.table_separator("a.TXT") == "\t" and ml.table_separator("a.csv") == ","
+    assert read_label_table(semi, "track", sep=";").loc["TR1", "score"] == 3.0
+    assert table_separator("a.TXT") == "\t" and table_separator("a.csv") == ","
 
 
 def test_label_table_errors(tmp_path: Path) -> None:
     path = tmp_path / "labels.csv"
     with pytest.raises(FileNotFoundError, match=r"labels\.csv: label table not found"):
-        ml.read_label_table(path, "id")
+        read_label_table(path, "id")
     path.write_text("")
     with pytest.raises(ValueError, match=r"labels\.csv: empty label table"):
-        ml.read_label_table(path, "id")
+        read_label_table(path, "id")
     path.write_text("track,score\nTR1,1\n")
     with pytest.raises(
         ValueError, match=r"labels\.csv: no id column 'id' in the header \(columns: track, score"
     ):
-        ml.read_label_table(path, "id")
+        read_label_table(path, "id")
     path.write_text("id,score\nTR1,1\nTR2,1,3\n")
     with pytest.raises(ValueError, match=r"labels\.csv, line 3: 3 fields where the header has 2"):
-        ml.read_label_table(path, "id")
+        read_label_table(path, "id")
     path.write_text("id,score\nTR1,1\nTR2\n")
     with pytest.raises(ValueError, match=r"labels\.csv, line 3: 1 fields where the header has 2"):
-        ml.read_label_table(path, "id")
+        read_label_table(path, "id")
     path.write_text("id,score\nTR1,1\n ,2\n")
     with pytest.raises(ValueError, match=r"labels\.csv, line 3: empty id"):
-        ml.read_label_table(path, "id")
+        read_label_table(path, "id")
     path.write_text("id,score\nTR1,1\nTR2,2\nTR1,3\n")
     with pytest.raises(ValueError, match=r"labels\.csv: duplicate track_id 'TR1' \(line 2 and line 4\)"):
-        ml.read_label_table(path, "id")
+        read_label_table(path, "id")
     path.write_text("id,score,score\nTR1,1,2\n")
     with pytest.raises(ValueError, match=r"labels\.csv, line 1: repeated column names"):
-        ml.read_label_table(path, "id")
+        read_label_table(path, "id")
     path.write_text('id,score\nTR1,"1\n')
     with pytest.raises(ValueError, match=r"labels\.csv, line \d+: malformed CSV"):
-        ml.read_label_table(path, "id")
+        read_label_table(path, "id")
 
 
 # --- the real sample ------------------------------------------------------------------------------
 
 
 def test_real_tagtraum_and_year_files(msd_sample: Path) -> None:
-    genres = ml.read_tagtraum(msd_sample / "msd_tagtraum_cd1.cls")
+    genres = read_tagtraum(msd_sample / "msd_tagtraum_cd1.cls")
     assert len(genres) == 2149 and int(genres["genre_minority"].notna().sum()) == 530
     assert tuple(genres.loc["TRAAAED128E0783FAB"]) == ("Jazz", "Vocal")
     assert genres["genre_majority"].value_counts()["Pop_Rock"] == 1494
-    years = ml.read_year_by_mxm(msd_sample / "MSD_track_id_and_year.txt")
+    years = read_year_by_mxm(msd_sample / "MSD_track_id_and_year.txt")
     assert len(years) == 6165 and not years["year"].isna().any()
     assert years.loc["4623710", "year"] == 2005 and years.loc["6477168", "year"] == 1969
+
+
+# --- the old module path --------------------------------------------------------------------------
+
+
+def test_msd_labels_reexports_every_reader_and_constant() -> None:
+    from mtrl.data import msd_h5, msd_sqlite, msd_text
+
+    homes = {name: m for m in (msd_h5, msd_sqlite, msd_text) for name in dir(m) if not name.startswith("_")}
+    assert set(msd_labels.__all__) == {
+        "MISSING_CELLS", "SONG_COLUMNS", "SONG_FIELDS", "TRACK_H5_COLUMNS", "TRACK_METADATA_COLUMNS",
+        "read_artist_terms", "read_artist_terms_db", "read_label_table", "read_summary_h5", "read_tagtraum",
+        "read_track_h5", "read_track_metadata_db", "read_year_by_mxm", "table_separator",
+    }  # fmt: skip
+    for name in msd_labels.__all__:
+        assert getattr(msd_labels, name) is getattr(homes[name], name), name

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import numpy as np
 import scipy.sparse as sp
@@ -102,94 +103,114 @@ def _diagnose_pairs(rest: bytes, path: str, line: int, n_words: int) -> MxmForma
     return _fail(path, line, f"malformed idx:count list ({expected})")
 
 
+def _line_chunks(handle: BinaryIO, path: str) -> Iterator[list[bytes]]:
+    """The file's lines (without their newline), about :data:`CHUNK_BYTES` at a time."""
+    leftover = b""
+    while True:
+        try:
+            block = handle.read(CHUNK_BYTES)
+        except OSError as exc:
+            raise _fail(path, None, f"cannot read the lyrics file ({exc.strerror or exc})") from exc
+        if not block:
+            if leftover:
+                yield [leftover]
+            return
+        block = leftover + block
+        cut = block.rfind(b"\n")
+        if cut < 0:
+            leftover = block
+            continue
+        yield block[:cut].split(b"\n")
+        leftover = block[cut + 1 :]
+
+
+@dataclass
+class _FileParser:
+    """The state of one file's parse: the vocabulary, and the track lines read so far."""
+
+    path: str
+    vocabulary: list[str] | None = None
+    vocab_line: int = 0
+    line_no: int = 0
+    track_ids: list[str] = field(default_factory=list)
+    mxm_ids: list[str] = field(default_factory=list)
+    line_numbers: list[int] = field(default_factory=list)
+    index_parts: list[np.ndarray] = field(default_factory=list)
+    count_parts: list[np.ndarray] = field(default_factory=list)
+    pairs_per_row: list[int] = field(default_factory=list)
+
+    def add_lines(self, lines: list[bytes]) -> None:
+        """Parse the next lines; their ``idx:count`` pairs become numbers in one numpy call."""
+        rests = [rest for raw in lines if (rest := self._line(raw)) is not None]
+        if rests:
+            numbers = np.fromstring(b",".join(rests).replace(b":", b","), dtype=np.int32, sep=",")
+            self.index_parts.append(numbers[0::2])
+            self.count_parts.append(numbers[1::2])
+
+    def _line(self, raw: bytes) -> bytes | None:
+        """Take in one line; the ``idx:count`` part of a track line, None for any other line."""
+        self.line_no += 1
+        path, line_no = self.path, self.line_no
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        if not raw.strip() or raw.startswith(b"#"):
+            return None
+        if raw.startswith(b"%"):
+            if self.vocabulary is not None:
+                raise _fail(
+                    path, line_no, f"a second % vocabulary line (the first is line {self.vocab_line})"
+                )
+            self.vocabulary = _parse_vocabulary(raw, path, line_no)
+            self.vocab_line = line_no
+            return None
+        if self.vocabulary is None:
+            raise _fail(path, line_no, "a track line before the % vocabulary line")
+        fields = raw.split(b",", 2)
+        if len(fields) < 3 or not fields[0].strip():
+            raise _fail(path, line_no, "malformed line (expected TRACK_ID,MXM_TID,idx:count[,idx:count...])")
+        rest = fields[2]
+        if _PAIRS.fullmatch(rest) is None:
+            raise _diagnose_pairs(rest, path, line_no, len(self.vocabulary))
+        self.track_ids.append(_decode(fields[0].strip(), path, line_no, "the track id"))
+        self.mxm_ids.append(_decode(fields[1].strip(), path, line_no, "the musiXmatch id"))
+        self.line_numbers.append(line_no)
+        self.pairs_per_row.append(rest.count(b":"))
+        return rest
+
+    def finish(self) -> _FileParse:
+        """The file's CSR parts, once every value is checked."""
+        if self.vocabulary is None:
+            raise _fail(self.path, None, "no % vocabulary line (expected one line '%word1,word2,...')")
+        lines_arr = np.asarray(self.line_numbers, dtype=np.int64)
+        indptr = np.zeros(len(self.track_ids) + 1, dtype=np.int64)
+        np.cumsum(np.asarray(self.pairs_per_row, dtype=np.int64), out=indptr[1:])
+        indices = np.concatenate(self.index_parts) if self.index_parts else np.zeros(0, np.int32)
+        counts = np.concatenate(self.count_parts) if self.count_parts else np.zeros(0, np.int32)
+        self.index_parts, self.count_parts = [], []
+        _check_values(self.path, indices, counts, indptr, lines_arr, len(self.vocabulary))
+        return _FileParse(
+            path=self.path,
+            vocabulary=self.vocabulary,
+            track_ids=self.track_ids,
+            mxm_ids=self.mxm_ids,
+            line_numbers=lines_arr,
+            indices=np.subtract(indices, 1, out=indices),
+            counts=counts.astype(np.float32),
+            indptr=indptr,
+        )
+
+
 def _parse_file(path: str) -> _FileParse:
     """Parse one file into CSR parts (see the module docstring for the format)."""
-    vocabulary: list[str] | None = None
-    vocab_line = 0
-    track_ids: list[str] = []
-    mxm_ids: list[str] = []
-    line_numbers: list[int] = []
-    index_parts: list[np.ndarray] = []
-    count_parts: list[np.ndarray] = []
-    pairs_per_row: list[int] = []
-    line_no = 0
+    parser = _FileParser(path)
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below, errors mapped to MxmFormatError
     except OSError as exc:
         raise _fail(path, None, f"cannot open the lyrics file ({exc.strerror or exc})") from exc
     with handle:
-        leftover = b""
-        while True:
-            try:
-                block = handle.read(CHUNK_BYTES)
-            except OSError as exc:
-                raise _fail(path, None, f"cannot read the lyrics file ({exc.strerror or exc})") from exc
-            if not block:
-                lines = [leftover] if leftover else []
-                leftover = b""
-            else:
-                block = leftover + block
-                cut = block.rfind(b"\n")
-                if cut < 0:
-                    leftover = block
-                    continue
-                lines = block[:cut].split(b"\n")
-                leftover = block[cut + 1 :]
-            rests: list[bytes] = []
-            for raw in lines:
-                line_no += 1
-                if raw.endswith(b"\r"):
-                    raw = raw[:-1]
-                if not raw.strip() or raw.startswith(b"#"):
-                    continue
-                if raw.startswith(b"%"):
-                    if vocabulary is not None:
-                        raise _fail(
-                            path, line_no, f"a second % vocabulary line (the first is line {vocab_line})"
-                        )
-                    vocabulary = _parse_vocabulary(raw, path, line_no)
-                    vocab_line = line_no
-                    continue
-                if vocabulary is None:
-                    raise _fail(path, line_no, "a track line before the % vocabulary line")
-                fields = raw.split(b",", 2)
-                if len(fields) < 3 or not fields[0].strip():
-                    raise _fail(
-                        path, line_no, "malformed line (expected TRACK_ID,MXM_TID,idx:count[,idx:count...])"
-                    )
-                rest = fields[2]
-                if _PAIRS.fullmatch(rest) is None:
-                    raise _diagnose_pairs(rest, path, line_no, len(vocabulary))
-                track_ids.append(_decode(fields[0].strip(), path, line_no, "the track id"))
-                mxm_ids.append(_decode(fields[1].strip(), path, line_no, "the musiXmatch id"))
-                line_numbers.append(line_no)
-                pairs_per_row.append(rest.count(b":"))
-                rests.append(rest)
-            if rests:
-                numbers = np.fromstring(b",".join(rests).replace(b":", b","), dtype=np.int32, sep=",")
-                index_parts.append(numbers[0::2])
-                count_parts.append(numbers[1::2])
-            if not block:
-                break
-    if vocabulary is None:
-        raise _fail(path, None, "no % vocabulary line (expected one line '%word1,word2,...')")
-    lines_arr = np.asarray(line_numbers, dtype=np.int64)
-    indptr = np.zeros(len(track_ids) + 1, dtype=np.int64)
-    np.cumsum(np.asarray(pairs_per_row, dtype=np.int64), out=indptr[1:])
-    indices = np.concatenate(index_parts) if index_parts else np.zeros(0, np.int32)
-    counts = np.concatenate(count_parts) if count_parts else np.zeros(0, np.int32)
-    del index_parts, count_parts
-    _check_values(path, indices, counts, indptr, lines_arr, len(vocabulary))
-    return _FileParse(
-        path=path,
-        vocabulary=vocabulary,
-        track_ids=track_ids,
-        mxm_ids=mxm_ids,
-        line_numbers=lines_arr,
-        indices=np.subtract(indices, 1, out=indices),
-        counts=counts.astype(np.float32),
-        indptr=indptr,
-    )
+        for lines in _line_chunks(handle, path):
+            parser.add_lines(lines)
+    return parser.finish()
 
 
 def _check_values(
