@@ -55,10 +55,6 @@ OVERSIZE: dict[str, str] = {
     "mtrl.findings._q4": "being split with findings",
     "mtrl.data.download": "being split",
     "mtrl.data.download.download": "being split",
-    "mtrl.data.msd": "being split",
-    "mtrl.data.msd.derive_task": "being split",
-    "mtrl.data.msd_labels": "being split",
-    "mtrl.data.mxm._parse_file": "being split",
 }
 
 
