@@ -12,7 +12,9 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from mtrl.stats import mean_interval, paired_difference
+from mtrl.kinds import MULTITASK, SINGLE
+from mtrl.stats.intervals import mean_interval, paired_difference
+from mtrl.stats.pairing import paired_with_single
 from mtrl.tasks import higher_is_better
 
 RUN_KEYS = ["kind", "coupling", "sharing", "n_train", "seed"]
@@ -111,12 +113,9 @@ def comparison_table(runs: pd.DataFrame, target: str, confidence: float = 0.95) 
     fraction of the single-task mean.
     """
     on_target = runs[runs["task"] == target]
-    single = on_target[on_target["kind"] == "single"]
-    multi = on_target[on_target["kind"] == "multitask"]
-    if single.empty or multi.empty:
+    if not ((on_target["kind"] == SINGLE).any() and (on_target["kind"] == MULTITASK).any()):
         raise ValueError(f"comparison needs both multi-task and single-task runs of target {target!r}")
-    pair_keys = ["n_train", "seed", "split", "metric"]
-    merged = multi.merge(single[[*pair_keys, "value"]], on=pair_keys, suffixes=("_mtl", "_stl"), how="inner")
+    merged = paired_with_single(on_target)
     rows = []
     for (coupling, sharing, n_train, split, metric), group in merged.groupby(
         ["coupling", "sharing", "n_train", "split", "metric"], sort=True
@@ -146,15 +145,6 @@ def comparison_table(runs: pd.DataFrame, target: str, confidence: float = 0.95) 
             }
         )
     return pd.DataFrame(rows)
-
-
-def primary_metric(table: pd.DataFrame, target: str | None = None) -> str:
-    """The headline metric of the target: error for classification, RMSE for regression.
-
-    ``table`` has a ``metric`` column (and a ``task`` column when ``target`` is given).
-    """
-    rows = table if target is None else table[table["task"] == target]
-    return "error" if "error" in set(rows["metric"]) else "rmse"
 
 
 def add_error_columns(history: pd.DataFrame) -> pd.DataFrame:
