@@ -54,8 +54,8 @@ def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
                             "n_eval": result["n"],
                             "epochs_trained": training["epochs_trained"],
                             "training_seconds": training["training_seconds"],
-                            "backend": run.get("backend"),
-                            "precision": run.get("precision", "float32"),
+                            "backend": run["backend"],
+                            "precision": run["precision"],
                         }
                     )
     frame = pd.DataFrame(rows)
