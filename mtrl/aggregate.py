@@ -76,10 +76,14 @@ def _num(value) -> float:
 
 
 def histories_table(docs: Sequence[dict], histories: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Per-epoch histories of every run, with the run's identity columns."""
+    """Per-epoch histories of every run, with the run's identity columns and ``*_error`` columns.
+
+    Training writes raw histories; the error columns (see :func:`add_error_columns`) are added here,
+    and kept as they are in histories that already have them.
+    """
     frames = []
     for doc, history in zip(docs, histories, strict=True):
-        frame = history.copy()
+        frame = add_error_columns(history)
         for key in RUN_KEYS:
             frame.insert(0, key, doc["run"][key])
         frames.append(frame)
@@ -148,9 +152,13 @@ def comparison_table(runs: pd.DataFrame, target: str, confidence: float = 0.95) 
 
 
 def add_error_columns(history: pd.DataFrame) -> pd.DataFrame:
-    """Add ``*_error`` (1 - accuracy) columns beside the ``*_accuracy`` columns of a history."""
+    """Add ``*_error`` (1 - accuracy) columns for the ``*_accuracy`` columns of a history.
+
+    A history that already has an ``*_error`` column keeps it as it is, so adding twice changes nothing.
+    """
     out = history.copy()
     for column in history.columns:
-        if column.endswith("_accuracy"):
-            out[column[: -len("accuracy")] + "error"] = 1.0 - history[column]
+        error = column[: -len("accuracy")] + "error"
+        if column.endswith("_accuracy") and error not in history:
+            out[error] = 1.0 - history[column]
     return out
