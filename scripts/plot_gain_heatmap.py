@@ -12,4 +12,10 @@ from mtrl.tasks import primary_metric
 
 with logged_to(snakemake.log[0]):
     comparison = pd.read_csv(snakemake.input.comparison)
-    gain_heatmap(comparison, primary_metric(comparison), snakemake.output.figure)
+    gain_heatmap(
+        comparison,
+        primary_metric(comparison),
+        snakemake.output.figure,
+        couplings=snakemake.params.couplings,
+        sharings=snakemake.params.sharing,
+    )

@@ -13,4 +13,11 @@ from mtrl.tasks import primary_metric
 with logged_to(snakemake.log[0]):
     summary = pd.read_csv(snakemake.input.summary)
     target = snakemake.params.target
-    training_size(summary, target, primary_metric(summary, target), snakemake.output.figure)
+    training_size(
+        summary,
+        target,
+        primary_metric(summary, target),
+        snakemake.output.figure,
+        couplings=snakemake.params.couplings,
+        sharings=snakemake.params.sharing,
+    )
