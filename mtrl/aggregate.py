@@ -12,7 +12,9 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from mtrl.stats import mean_interval, paired_difference
+from mtrl.kinds import MULTITASK, SINGLE
+from mtrl.stats.intervals import mean_interval, paired_difference
+from mtrl.stats.pairing import paired_with_single
 from mtrl.tasks import higher_is_better
 
 RUN_KEYS = ["kind", "coupling", "sharing", "n_train", "seed"]
@@ -52,8 +54,8 @@ def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
                             "n_eval": result["n"],
                             "epochs_trained": training["epochs_trained"],
                             "training_seconds": training["training_seconds"],
-                            "backend": run.get("backend"),
-                            "precision": run.get("precision", "float32"),
+                            "backend": run["backend"],
+                            "precision": run["precision"],
                         }
                     )
     frame = pd.DataFrame(rows)
@@ -74,10 +76,14 @@ def _num(value) -> float:
 
 
 def histories_table(docs: Sequence[dict], histories: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Per-epoch histories of every run, with the run's identity columns."""
+    """Per-epoch histories of every run, with the run's identity columns and ``*_error`` columns.
+
+    Training writes raw histories; the error columns (see :func:`add_error_columns`) are added here,
+    and kept as they are in histories that already have them.
+    """
     frames = []
     for doc, history in zip(docs, histories, strict=True):
-        frame = history.copy()
+        frame = add_error_columns(history)
         for key in RUN_KEYS:
             frame.insert(0, key, doc["run"][key])
         frames.append(frame)
@@ -111,12 +117,9 @@ def comparison_table(runs: pd.DataFrame, target: str, confidence: float = 0.95) 
     fraction of the single-task mean.
     """
     on_target = runs[runs["task"] == target]
-    single = on_target[on_target["kind"] == "single"]
-    multi = on_target[on_target["kind"] == "multitask"]
-    if single.empty or multi.empty:
+    if not ((on_target["kind"] == SINGLE).any() and (on_target["kind"] == MULTITASK).any()):
         raise ValueError(f"comparison needs both multi-task and single-task runs of target {target!r}")
-    pair_keys = ["n_train", "seed", "split", "metric"]
-    merged = multi.merge(single[[*pair_keys, "value"]], on=pair_keys, suffixes=("_mtl", "_stl"), how="inner")
+    merged = paired_with_single(on_target)
     rows = []
     for (coupling, sharing, n_train, split, metric), group in merged.groupby(
         ["coupling", "sharing", "n_train", "split", "metric"], sort=True
@@ -148,19 +151,14 @@ def comparison_table(runs: pd.DataFrame, target: str, confidence: float = 0.95) 
     return pd.DataFrame(rows)
 
 
-def primary_metric(table: pd.DataFrame, target: str | None = None) -> str:
-    """The headline metric of the target: error for classification, RMSE for regression.
-
-    ``table`` has a ``metric`` column (and a ``task`` column when ``target`` is given).
-    """
-    rows = table if target is None else table[table["task"] == target]
-    return "error" if "error" in set(rows["metric"]) else "rmse"
-
-
 def add_error_columns(history: pd.DataFrame) -> pd.DataFrame:
-    """Add ``*_error`` (1 - accuracy) columns beside the ``*_accuracy`` columns of a history."""
+    """Add ``*_error`` (1 - accuracy) columns for the ``*_accuracy`` columns of a history.
+
+    A history that already has an ``*_error`` column keeps it as it is, so adding twice changes nothing.
+    """
     out = history.copy()
     for column in history.columns:
-        if column.endswith("_accuracy"):
-            out[column[: -len("accuracy")] + "error"] = 1.0 - history[column]
+        error = column[: -len("accuracy")] + "error"
+        if column.endswith("_accuracy") and error not in history:
+            out[error] = 1.0 - history[column]
     return out

@@ -14,10 +14,6 @@ from mtrl.data.cache import cached_prepared
 from mtrl.spec import RunSpec
 from mtrl.train import train_run
 
-#: what the warm worker imports once, before it forks jobs ("module:function" of :func:`run_job`)
-TARGET = "mtrl.job:run_job"
-PRELOAD = ("mtrl.job", "mtrl.aggregate")
-
 
 def run_job(
     data_path: str,

@@ -1,8 +1,13 @@
-"""Seaborn figures of the study (matplotlib's Agg backend; no Keras)."""
+"""Seaborn figures of the study (matplotlib's Agg backend; no Keras).
+
+Couplings and sharing levels appear in the config's order (``couplings`` and ``sharings``, as in the
+findings; see :func:`mtrl.ordering.ordered`), the single-task runs last.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import matplotlib
 
@@ -12,9 +17,11 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from mtrl.kinds import MULTITASK, SINGLE
+from mtrl.ordering import ordered
 from mtrl.tasks import task_slug
 
-SINGLE = "single-task"
+SINGLE_TASK_LEVEL = "single-task"  # the sharing level the single-task runs are drawn as
 
 
 def _save(grid_or_fig, path: str | os.PathLike) -> None:
@@ -26,25 +33,47 @@ def _save(grid_or_fig, path: str | os.PathLike) -> None:
 
 def _with_single_in_every_coupling(frame: pd.DataFrame, couplings: list[str]) -> pd.DataFrame:
     """Repeat the single-task rows in each coupling's facet, labelled as their own sharing level."""
-    multi = frame[frame["kind"] == "multitask"]
-    single = frame[frame["kind"] == "single"]
-    copies = [single.assign(coupling=c, sharing=SINGLE) for c in couplings]
+    multi = frame[frame["kind"] == MULTITASK]
+    single = frame[frame["kind"] == SINGLE]
+    copies = [single.assign(coupling=c, sharing=SINGLE_TASK_LEVEL) for c in couplings]
     return pd.concat([multi, *copies], ignore_index=True)
 
 
-def learning_curves(histories: pd.DataFrame, target: str, path: str | os.PathLike) -> None:
-    """Validation error (or RMSE) of the target by epoch, per sharing level and coupling."""
+def _multitask_couplings(frame: pd.DataFrame, couplings: Sequence[str] | None) -> list[str]:
+    """The couplings of the multi-task rows, in ``couplings`` order, then as they appear."""
+    return ordered(frame.loc[frame["kind"] == MULTITASK, "coupling"], couplings)
+
+
+def _sharing_levels(frame: pd.DataFrame, sharings: Sequence[str] | None) -> list[str]:
+    """The sharing levels of ``frame`` in ``sharings`` order, then as they appear; single-task last."""
+    single = frame["sharing"] == SINGLE_TASK_LEVEL
+    return ordered(frame.loc[~single, "sharing"], sharings) + ([SINGLE_TASK_LEVEL] if single.any() else [])
+
+
+def learning_curves(
+    histories: pd.DataFrame,
+    target: str,
+    path: str | os.PathLike,
+    couplings: Sequence[str] | None = None,
+    sharings: Sequence[str] | None = None,
+) -> None:
+    """Validation error (or RMSE) of the target by epoch, per sharing level and coupling.
+
+    ``couplings`` and ``sharings`` give the config order of the columns and of the legend.
+    """
     slug = task_slug(target)
     column = f"val_{slug}_error" if f"val_{slug}_error" in histories else f"val_{slug}_rmse"
     frame = histories[histories[column].notna()] if column in histories else histories.iloc[:0]
-    couplings = sorted(frame.loc[frame["kind"] == "multitask", "coupling"].unique())
+    couplings = _multitask_couplings(frame, couplings)
     frame = _with_single_in_every_coupling(frame, couplings)
     grid = sns.relplot(
         data=frame,
         x="epoch",
         y=column,
         hue="sharing",
+        hue_order=_sharing_levels(frame, sharings) or None,
         col="coupling",
+        col_order=couplings or None,
         row="n_train",
         kind="line",
         errorbar=("ci", 95),
@@ -60,21 +89,33 @@ def learning_curves(histories: pd.DataFrame, target: str, path: str | os.PathLik
 
 
 def training_size(
-    summary: pd.DataFrame, target: str, metric: str, path: str | os.PathLike, split: str = "test"
+    summary: pd.DataFrame,
+    target: str,
+    metric: str,
+    path: str | os.PathLike,
+    split: str = "test",
+    couplings: Sequence[str] | None = None,
+    sharings: Sequence[str] | None = None,
 ) -> None:
-    """Target metric vs training size per sharing level, faceted by coupling, with single-task."""
+    """Target metric vs training size per sharing level, faceted by coupling, with single-task.
+
+    ``couplings`` and ``sharings`` give the config order of the panels and of the legend.
+    """
     frame = summary[(summary["task"] == target) & (summary["metric"] == metric) & (summary["split"] == split)]
-    couplings = sorted(frame.loc[frame["kind"] == "multitask", "coupling"].unique())
+    couplings = _multitask_couplings(frame, couplings)
     frame = _with_single_in_every_coupling(frame, couplings)
     fig, axes = plt.subplots(
         1, len(couplings), figsize=(4.8 * len(couplings), 3.8), sharey=True, squeeze=False
     )
-    levels = sorted(frame["sharing"].unique())
+    levels = _sharing_levels(frame, sharings)
     palette = dict(zip(levels, sns.color_palette(n_colors=len(levels)), strict=True))
     for ax, coupling in zip(axes[0], couplings, strict=False):
         part = frame[frame["coupling"] == coupling].sort_values("n_train")
-        for sharing, line in part.groupby("sharing"):
-            style = "--" if sharing == SINGLE else "-"
+        for sharing in levels:
+            line = part[part["sharing"] == sharing]
+            if line.empty:
+                continue
+            style = "--" if sharing == SINGLE_TASK_LEVEL else "-"
             ax.errorbar(
                 line["n_train"],
                 line["mean"],
@@ -96,15 +137,26 @@ def training_size(
     _save(fig, path)
 
 
-def gain_heatmap(comparison: pd.DataFrame, metric: str, path: str | os.PathLike, split: str = "test") -> None:
-    """Mean multi-task gain on the target over sharing x training size, one panel per coupling."""
+def gain_heatmap(
+    comparison: pd.DataFrame,
+    metric: str,
+    path: str | os.PathLike,
+    split: str = "test",
+    couplings: Sequence[str] | None = None,
+    sharings: Sequence[str] | None = None,
+) -> None:
+    """Mean multi-task gain on the target over sharing x training size, one panel per coupling.
+
+    ``couplings`` and ``sharings`` give the config order of the panels and of the rows.
+    """
     frame = comparison[(comparison["metric"] == metric) & (comparison["split"] == split)]
-    couplings = sorted(frame["coupling"].unique())
+    couplings = ordered(frame["coupling"], couplings)
     fig, axes = plt.subplots(1, len(couplings), figsize=(4.6 * len(couplings), 3.4), squeeze=False)
     limit = float(np.nanmax(np.abs(frame["gain_mean"]))) if len(frame) else 1.0
     for ax, coupling in zip(axes[0], couplings, strict=False):
         part = frame[frame["coupling"] == coupling]
         gain = part.pivot(index="sharing", columns="n_train", values="gain_mean")
+        gain = gain.reindex(ordered(part["sharing"], sharings))
         excludes_zero = part.assign(sig=(part["gain_ci_low"] > 0) | (part["gain_ci_high"] < 0))
         sig = excludes_zero.pivot(index="sharing", columns="n_train", values="sig").reindex_like(gain)
         labels = gain.map(lambda v: f"{v:+.3f}") + sig.map(lambda s: "*" if s is True else "")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TaskKind = Literal["binary", "multiclass", "regression"]
 TASK_KINDS: tuple[str, ...] = ("binary", "multiclass", "regression")
@@ -59,3 +62,13 @@ def task_slug(name: str) -> str:
 def higher_is_better(metric: str) -> bool:
     """Whether a larger value of ``metric`` is better (gains are sign-adjusted with this)."""
     return metric in {"accuracy", "balanced_accuracy", "roc_auc", "f1", "r2"}
+
+
+def primary_metric(table: pd.DataFrame, target: str | None = None) -> str:
+    """The headline metric of the target: error for classification, RMSE for regression.
+
+    ``table`` (runs, summary or comparison) has a ``metric`` column, and a ``task`` column when
+    ``target`` is given.
+    """
+    rows = table if target is None else table[table["task"] == target]
+    return "error" if "error" in set(rows["metric"]) else "rmse"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd  # at import: the warm worker's server loads it once for every job
 
 from mtrl import backends
 from mtrl.data.prepared import PreparedData, read_prepared
@@ -38,10 +39,10 @@ def train_run(
 ) -> dict[str, Any]:
     """Train, evaluate and write ``model.keras``, ``history.csv`` and ``metrics.json`` (last).
 
-    ``data`` is the prepared data or the path of its file. ``device_rows``: train from rows kept
-    on the device (JAX only; default: on an accelerator).
+    ``data``: the prepared data or its file. ``device_rows``: JAX only (default: on an accelerator).
     """
     impl = backends.get(backend)
+    impl.uses_device_rows(device_rows)  # a ValueError now on a backend without device rows
     keras = impl.import_keras()
     from mtrl.model import count_parameters, with_original_units
 
@@ -161,12 +162,9 @@ def run_document(
 
 
 def write_history(history: Mapping[str, list[float]], path: str | Path) -> None:
-    """Write the per-epoch losses and metrics of ``fit`` as ``history.csv`` (epoch first)."""
-    import pandas as pd
-
-    from mtrl.aggregate import add_error_columns
-
-    frame = add_error_columns(pd.DataFrame(history))
+    """Write the per-epoch losses and metrics of ``fit`` as ``history.csv`` (epoch first), raw:
+    the aggregation adds the error columns (:func:`mtrl.aggregate.histories_table`)."""
+    frame = pd.DataFrame(history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)

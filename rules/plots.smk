@@ -16,6 +16,8 @@ rule plot_learning_curves:
         "../envs/mtrl.yaml"
     params:
         target=config["target"],
+        couplings=COUPLINGS,
+        sharing=config["sharing"],
     script:
         "../scripts/plot_learning_curves.py"
 
@@ -38,6 +40,8 @@ rule plot_training_size:
         "../envs/mtrl.yaml"
     params:
         target=config["target"],
+        couplings=COUPLINGS,
+        sharing=config["sharing"],
     script:
         "../scripts/plot_training_size.py"
 
@@ -58,6 +62,9 @@ rule plot_gain_heatmap:
         f"{RESULTS}/benchmarks/plot_gain_heatmap.tsv"
     conda:
         "../envs/mtrl.yaml"
+    params:
+        couplings=COUPLINGS,
+        sharing=config["sharing"],
     script:
         "../scripts/plot_gain_heatmap.py"
 

@@ -6,10 +6,16 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
 import pandas as pd
 
-from mtrl.aggregate import primary_metric
 from mtrl.logs import logged_to
 from mtrl.plots import gain_heatmap
+from mtrl.tasks import primary_metric
 
 with logged_to(snakemake.log[0]):
     comparison = pd.read_csv(snakemake.input.comparison)
-    gain_heatmap(comparison, primary_metric(comparison), snakemake.output.figure)
+    gain_heatmap(
+        comparison,
+        primary_metric(comparison),
+        snakemake.output.figure,
+        couplings=snakemake.params.couplings,
+        sharings=snakemake.params.sharing,
+    )

@@ -10,4 +10,10 @@ from mtrl.logs import logged_to
 from mtrl.plots import learning_curves
 
 with logged_to(snakemake.log[0]):
-    learning_curves(pd.read_csv(snakemake.input.histories), snakemake.params.target, snakemake.output.figure)
+    learning_curves(
+        pd.read_csv(snakemake.input.histories),
+        snakemake.params.target,
+        snakemake.output.figure,
+        couplings=snakemake.params.couplings,
+        sharings=snakemake.params.sharing,
+    )

@@ -6,11 +6,18 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
 import pandas as pd
 
-from mtrl.aggregate import primary_metric
 from mtrl.logs import logged_to
 from mtrl.plots import training_size
+from mtrl.tasks import primary_metric
 
 with logged_to(snakemake.log[0]):
     summary = pd.read_csv(snakemake.input.summary)
     target = snakemake.params.target
-    training_size(summary, target, primary_metric(summary, target), snakemake.output.figure)
+    training_size(
+        summary,
+        target,
+        primary_metric(summary, target),
+        snakemake.output.figure,
+        couplings=snakemake.params.couplings,
+        sharings=snakemake.params.sharing,
+    )

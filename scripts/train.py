@@ -25,8 +25,8 @@ run(
     log=snakemake.log[0],
     backend=snakemake.params.backend,
     threads=snakemake.threads,
-    # imported once by the warm worker: the job, and what a run needs to write its history
-    preload=("mtrl.job", "mtrl.aggregate"),
+    # imported once by the warm worker: the job and everything it imports (pandas included)
+    preload=("mtrl.job",),
     # read once by the warm worker's server; each forked job then shares its parsed copy
     warm=("mtrl.data.cache:warm", {"path": snakemake.input.data}),
 )

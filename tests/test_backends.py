@@ -103,9 +103,7 @@ print("ok")
 
 @pytest.mark.parametrize("case", ["installed", "moved"])
 def test_keras_internals_are_all_there_or_fail_loudly(case):
-    proc = subprocess.run(
-        [sys.executable, "-c", _INTERNALS, case], capture_output=True, text=True, cwd=REPO
-    )
+    proc = subprocess.run([sys.executable, "-c", _INTERNALS, case], capture_output=True, text=True, cwd=REPO)
     if case == "installed":
         assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
     else:

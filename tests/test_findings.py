@@ -1,133 +1,38 @@
-"""Findings in words: adjusted tests, interaction estimates and effect sizes against hand computation."""
+"""Findings in words: adjusted tests, interaction estimates and effect sizes against hand computation.
+
+The statistics alone are tested in ``test_stats_study.py``; these tests check them and their wording."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
-from mtrl.aggregate import comparison_table, summary_table
-from mtrl.findings import (
+from mtrl.aggregate import comparison_table
+from mtrl.findings import write_findings
+from mtrl.stats import (
     adjust_p_values,
     average_relative_improvement,
-    baseline_cells,
     coupling_interactions,
-    is_detectable,
-    largest_detectable_size,
-    relative_improvement_summary,
     seed_gains,
-    sharing_comparison,
     sharing_coupling_interaction,
     target_cells,
-    task_relative_improvements,
-    write_findings,
 )
+from study_runs import ALL_GAIN, CROSSED, NO_GAIN, T_975_DF2, TARGET, make_runs, p_two_sided_df2, tables
 
-TARGET = "t"
-COUPLINGS = {"tight": [TARGET, "a"], "loose": [TARGET, "b"]}
 # Hand-made values repeat exactly (e.g. a margin of 0.2 in every seed), and the float standard deviation
 # of such a sample is ~1e-17 rather than 0, which makes scipy warn; the results are still exact enough.
 pytestmark = pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")
-T_975_DF2 = 4.302652729911275  # t quantile 0.975 with 2 degrees of freedom (printed tables: 4.303)
-
-
-def p_two_sided_df2(t: float) -> float:
-    """Closed form of the two-sided t-test p-value with 2 degrees of freedom: 1 - t / sqrt(2 + t^2)."""
-    return 1 - abs(t) / math.sqrt(2 + t * t)
-
-
-def make_runs(
-    target_mtl: dict[tuple[str, str, int], list[float]],
-    target_stl: dict[int, list[float]],
-    metric: str = "error",
-    aux: float = 0.4,
-    baseline: float = 0.5,
-) -> pd.DataFrame:
-    """runs.csv rows: the target's values per seed as given, every auxiliary task at ``aux``."""
-    other = {"error": "accuracy", "rmse": "r2"}[metric]
-    rows = []
-
-    def add(kind, coupling, sharing, n_train, seed, task, value):
-        for name, v, b in ((metric, value, baseline), (other, 1 - value, 1 - baseline)):
-            rows.append({
-                "kind": kind, "coupling": coupling, "sharing": sharing, "n_train": n_train, "seed": seed,
-                "task": task, "is_target": task == TARGET, "split": "test", "metric": name, "value": v,
-                "baseline": b, "n_eval": 100, "epochs_trained": 5, "training_seconds": 1.0,
-            })  # fmt: skip
-
-    tasks = list(dict.fromkeys(t for ts in COUPLINGS.values() for t in ts))
-    for n_train, values in target_stl.items():
-        for seed, value in enumerate(values, start=1):
-            for task in tasks:
-                add("single", "single", "none", n_train, seed, task, value if task == TARGET else aux)
-    for (coupling, sharing, n_train), values in target_mtl.items():
-        for seed, value in enumerate(values, start=1):
-            for task in COUPLINGS[coupling]:
-                add("multitask", coupling, sharing, n_train, seed, task, value if task == TARGET else aux)
-    return pd.DataFrame(rows)
-
-
-def tables(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    return runs, comparison_table(runs, TARGET), summary_table(runs)
-
-
-# Every cell: single-task error 0.30, multi-task 0.25, 0.245, 0.24 -> gains 0.05, 0.055, 0.06.
-ALL_GAIN = make_runs(
-    {(c, "low", n): [0.25, 0.245, 0.24] for c in COUPLINGS for n in (100, 400)},
-    {100: [0.3, 0.3, 0.3], 400: [0.3, 0.3, 0.3]},
-)
-# Every cell: gains 0.04, 0.06, 0.08: unadjusted p = 0.035 < 0.05, but not after adjusting 4 cells.
-NO_GAIN = make_runs(
-    {(c, "low", n): [0.26, 0.24, 0.22] for c in COUPLINGS for n in (100, 400)},
-    {100: [0.3, 0.3, 0.3], 400: [0.3, 0.3, 0.3]},
-)
-# Two couplings x two sharing levels x two sizes; single-task error 0.30 everywhere.
-CROSSED = make_runs(
-    {
-        ("tight", "low", 100): [0.25, 0.245, 0.24],  # gains 0.05, 0.055, 0.06
-        ("loose", "low", 100): [0.26, 0.265, 0.27],  # gains 0.04, 0.035, 0.03
-        ("tight", "low", 400): [0.2, 0.2, 0.2],
-        ("loose", "low", 400): [0.2, 0.2, 0.2],
-        ("tight", "high", 100): [0.29, 0.29, 0.29],
-        ("loose", "high", 100): [0.29, 0.3, 0.28],
-        ("tight", "high", 400): [0.25, 0.25, 0.25],
-        ("loose", "high", 400): [0.25, 0.25, 0.25],
-    },
-    {100: [0.3, 0.3, 0.3], 400: [0.3, 0.3, 0.3]},
-)
 
 
 # --- multiple-comparison adjustment ---------------------------------------------------------------------
 
 
-def test_holm_adjustment_matches_hand_computation():
-    # Sorted p: 0.01, 0.03, 0.04 -> 3 x 0.01 = 0.03, 2 x 0.03 = 0.06, max(1 x 0.04, 0.06) = 0.06.
-    adjusted = adjust_p_values([0.01, 0.04, 0.03, float("nan")], "holm")
-    assert adjusted[:3] == pytest.approx([0.03, 0.06, 0.06])
-    assert math.isnan(adjusted[3])
-
-
-def test_benjamini_hochberg_adjustment_matches_hand_computation():
-    # Step-up: 0.04 x 3/3 = 0.04, min(0.03 x 3/2, 0.04) = 0.04, min(0.01 x 3/1, 0.04) = 0.03.
-    assert adjust_p_values([0.01, 0.04, 0.03], "fdr_bh") == pytest.approx([0.03, 0.04, 0.04])
-
-
 def test_unknown_adjustment_method_is_refused():
     with pytest.raises(ValueError):
-        adjust_p_values([0.01], "no-such-method")
-    with pytest.raises(ValueError):
         write_findings(*tables(ALL_GAIN), TARGET, method="no-such-method")
-
-
-def test_detectable_needs_both_the_interval_and_the_adjusted_p_value():
-    assert is_detectable(0.01, 0.05, 0.01, 0.05)
-    assert is_detectable(-0.05, -0.01, 0.01, 0.05)
-    assert not is_detectable(-0.01, 0.05, 0.01, 0.05)  # interval covers zero
-    assert not is_detectable(0.01, 0.05, 0.06, 0.05)  # adjusted p too large
-    assert not is_detectable(0.01, 0.05, float("nan"), 0.05)
 
 
 # --- Q1 ------------------------------------------------------------------------------------------------
@@ -195,51 +100,6 @@ def test_q1_table_lists_every_cell_and_the_baseline():
     assert "| single-task / n = 100 | 0.3 (95% CI 0.3 to 0.3) | 0.5 |" in text
 
 
-def test_baseline_margin_against_hand_computation():
-    runs = make_runs({("tight", "low", 100): [0.25, 0.245, 0.24]}, {100: [0.3, 0.31, 0.29]}, baseline=0.25)
-    base = baseline_cells(runs, TARGET, "error").set_index("kind")
-    # Single-task: margins -0.05, -0.06, -0.04: mean -0.05, sd 0.01, t = -5 sqrt 3; Holm over the two
-    # settings doubles the smaller p-value: detectably worse.
-    assert base.loc["single", "margin_mean"] == pytest.approx(-0.05)
-    assert base.loc["single", "p_value"] == pytest.approx(p_two_sided_df2(5 * math.sqrt(3)))
-    assert base.loc["single", "direction"] == "worse"
-    # Multi-task: margins 0, 0.005, 0.01: mean 0.005, sd 0.005, t = sqrt 3.
-    assert base.loc["multitask", "margin_mean"] == pytest.approx(0.005)
-    assert base.loc["multitask", "p_value"] == pytest.approx(p_two_sided_df2(math.sqrt(3)))
-    assert base.loc["multitask", "direction"] == "none"
-
-
-def test_average_relative_improvement_matches_hand_computation():
-    rows = []
-    values = {  # task: (metric, single-task per seed, multi-task per seed)
-        "t": ("error", [0.2, 0.25], [0.18, 0.25]),  # (STL - MTL) / STL: 0.1, 0
-        "r": ("rmse", [2.0, 4.0], [1.5, 5.0]),  # 0.25, -0.25
-    }
-    for task, (metric, single, multi) in values.items():
-        for kind, coupling, sharing, per_seed in (
-            ("single", "single", "none", single),
-            ("multitask", "mixed", "full", multi),
-        ):
-            for seed, value in enumerate(per_seed, start=1):
-                rows.append({
-                    "kind": kind, "coupling": coupling, "sharing": sharing, "n_train": 50, "seed": seed,
-                    "task": task, "split": "test", "metric": metric, "value": value, "baseline": 1.0,
-                })  # fmt: skip
-    runs = pd.DataFrame(rows)
-    per_task = task_relative_improvements(runs).set_index(["task", "seed"])["relative_improvement"]
-    assert per_task[("t", 1)] == pytest.approx(0.1)
-    assert per_task[("r", 2)] == pytest.approx(-0.25)
-    deltas = average_relative_improvement(runs)
-    assert deltas["delta"].to_numpy() == pytest.approx([0.175, -0.125])  # (0.1 + 0.25) / 2, (0 - 0.25) / 2
-    assert list(deltas["n_tasks"]) == [2, 2]
-    summary = relative_improvement_summary(deltas).iloc[0]
-    # Mean 0.025, sd 0.15 * sqrt 2, t = 0.025 / 0.15 with 1 df: p = 1 - (2 / pi) atan(t) (Cauchy).
-    assert summary["mean"] == pytest.approx(0.025)
-    assert summary["p_value"] == pytest.approx(1 - 2 / math.pi * math.atan(0.025 / 0.15))
-    assert summary["ci_high"] == pytest.approx(0.025 + 12.706204736174707 * 0.15)
-    assert summary["direction"] == "none"
-
-
 def test_relative_improvement_appears_in_the_text_per_coupling_and_sharing():
     text = write_findings(*tables(ALL_GAIN), TARGET, couplings=["tight", "loose"])
     # Target: (0.3 - MTL) / 0.3 per seed; auxiliary task unchanged (0): delta = half of the target's.
@@ -277,18 +137,6 @@ def test_regression_target_uses_rmse_and_signs_the_gain():
 # --- Q2 ------------------------------------------------------------------------------------------------
 
 
-def test_largest_detectable_size():
-    cells = pd.DataFrame({
-        "coupling": ["tight"] * 3 + ["loose"] * 3,
-        "sharing": ["low"] * 6,
-        "n_train": [100, 400, 1600] * 2,
-        "direction": ["gain", "gain", "none", "none", "loss", "none"],
-    })  # fmt: skip
-    largest = largest_detectable_size(cells).set_index("coupling")["largest_n_train"]
-    assert largest["tight"] == 400
-    assert pd.isna(largest["loose"])
-
-
 # --- Q3 ------------------------------------------------------------------------------------------------
 
 
@@ -324,15 +172,6 @@ def test_coupling_interaction_matches_hand_computed_paired_t_test():
     )
 
 
-def test_coupling_interaction_default_order_is_order_of_appearance():
-    gains = seed_gains(CROSSED, TARGET, "error")
-    gains = gains.sort_values("coupling", kind="stable")  # loose first
-    inter = coupling_interactions(gains)
-    assert set(zip(inter["first"], inter["second"], strict=True)) == {("loose", "tight")}
-    low = inter[(inter["sharing"] == "low") & (inter["scope"] == "smallest size")].iloc[0]
-    assert low["mean"] == pytest.approx(-0.02)
-
-
 def test_significant_interaction_is_called_significant():
     tight = [0.2, 0.21, 0.19]
     runs = make_runs(
@@ -359,20 +198,6 @@ def test_single_coupling_cannot_estimate_coupling_effects():
 
 
 # --- Q4 ------------------------------------------------------------------------------------------------
-
-
-def test_sharing_ranking_and_best_minus_next():
-    gains = seed_gains(CROSSED, TARGET, "error")
-    comp = sharing_comparison(gains).set_index("coupling")
-    assert comp.loc["tight", "ranking"] == ("low", "high")
-    # tight: mean gain low (0.05 + 0.055 + 0.06 + 3 x 0.1) / 6, high (3 x 0.01 + 3 x 0.05) / 6.
-    assert comp.loc["tight", "best_mean"] == pytest.approx(0.465 / 6)
-    assert comp.loc["tight", "next_mean"] == pytest.approx(0.18 / 6)
-    # low - high per (size, seed): 0.04, 0.045, 0.05, 0.05, 0.05, 0.05.
-    diffs = [0.04, 0.045, 0.05, 0.05, 0.05, 0.05]
-    assert comp.loc["tight", "mean"] == pytest.approx(np.mean(diffs))
-    assert comp.loc["tight", "p_value"] == pytest.approx(stats.ttest_1samp(diffs, 0).pvalue)
-    assert comp["p_adjusted"].to_numpy() == pytest.approx(adjust_p_values(comp["p_value"], "holm"))
 
 
 def test_sharing_by_coupling_interaction_is_the_squared_contrast_t_test():

@@ -3,7 +3,13 @@ import pandas as pd
 import pytest
 
 from mtrl.aggregate import comparison_table, summary_table
-from mtrl.stats import mean_interval, paired_difference
+from mtrl.stats import (
+    mean_interval,
+    paired_difference,
+    paired_with_single,
+    seed_gains,
+    task_relative_improvements,
+)
 
 
 def test_mean_interval_by_hand():
@@ -68,3 +74,59 @@ def test_summary_over_seeds():
     tight = table[table["coupling"] == "tight"].iloc[0]
     assert tight["n_seeds"] == 3 and tight["mean"] == pytest.approx(0.30)
     assert tight["sd"] == pytest.approx(0.02)
+
+
+# --- pairing multi-task runs with their single-task partner ----------------------------------------------
+
+
+def _row(kind, task, seed, value, split="test", n_train=100, coupling="tight", sharing="low"):
+    if kind == "single":
+        coupling, sharing = "single", "none"
+    return {
+        "kind": kind, "coupling": coupling, "sharing": sharing, "n_train": n_train, "seed": seed,
+        "task": task, "split": split, "metric": "error", "value": value, "baseline": 0.5,
+    }  # fmt: skip
+
+
+def test_paired_with_single_joins_each_multitask_row_with_its_partner():
+    runs = pd.DataFrame([
+        _row("single", "t", 1, 0.40),
+        _row("single", "t", 2, 0.41),
+        _row("single", "u", 1, 0.60),
+        _row("single", "t", 1, 0.20, n_train=400),  # no multi-task run of this size
+        _row("multitask", "t", 1, 0.30),
+        _row("multitask", "t", 2, 0.32),
+        _row("multitask", "t", 3, 0.35),  # no single-task run of seed 3
+        _row("multitask", "u", 1, 0.50),
+        _row("multitask", "t", 1, 0.33, split="val"),  # no single-task run on this split
+    ])  # fmt: skip
+    pairs = paired_with_single(runs)
+    assert list(zip(pairs["task"], pairs["seed"], pairs["value_mtl"], pairs["value_stl"], strict=True)) == [
+        ("t", 1, 0.30, 0.40),
+        ("t", 2, 0.32, 0.41),
+        ("u", 1, 0.50, 0.60),
+    ]
+    assert set(pairs["coupling"]) == {"tight"} and set(pairs["kind"]) == {"multitask"}
+    assert "value" not in pairs
+
+
+def test_paired_with_single_refuses_two_single_task_runs_of_one_seed():
+    runs = pd.DataFrame(
+        [_row("single", "t", 1, 0.4), _row("single", "t", 1, 0.5), _row("multitask", "t", 1, 0.3)]
+    )
+    with pytest.raises(ValueError, match="more than one single-task run of 't'"):
+        paired_with_single(runs)
+
+
+def test_every_comparison_pairs_the_same_runs():
+    # A multi-task run of seed 4 has no single-task partner: the comparison table, the per-seed gains
+    # and the relative improvements all leave it out.
+    runs = pd.concat([_runs(), pd.DataFrame([_row("multitask", "t", 4, 0.9)])], ignore_index=True)
+    assert comparison_table(runs, "t").iloc[0]["n_seeds"] == 3
+    gains = seed_gains(runs, "t", "error")
+    assert list(gains["seed"]) == [1, 2, 3]
+    assert gains["gain"].to_numpy() == pytest.approx([0.10, 0.09, 0.11])
+    improvements = task_relative_improvements(runs)
+    assert improvements["relative_improvement"].to_numpy() == pytest.approx(
+        [0.1 / 0.4, 0.09 / 0.41, 0.11 / 0.39]
+    )

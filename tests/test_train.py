@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mtrl.aggregate import add_error_columns
 from mtrl.data.prepared import read_prepared
 from mtrl.data.subsets import training_rows
 from mtrl.train import NonFiniteLossError, RunSpec, train_run
@@ -36,7 +37,10 @@ def test_run_writes_every_output_with_all_metrics(tmp_path, tiny_prepared):
     assert (out / "model.keras").stat().st_size > 0
     history = pd.read_csv(out / "history.csv")
     assert list(history["epoch"]) == list(range(1, len(history) + 1))
-    assert "val_t_target_error" in history and "val_t_reg_rmse" in history
+    # raw: the losses and metrics of fit; the error columns are the aggregation's
+    assert "val_t_target_accuracy" in history and "val_t_reg_rmse" in history
+    assert not any(column.endswith("_error") for column in history)
+    assert "val_t_target_error" in add_error_columns(history)
     doc = json.loads((out / "metrics.json").read_text())
     assert doc == json.loads(json.dumps(result))
     for split in ("val", "test"):

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+CONFIDENCE = 0.95  # of every interval in the findings
+
 
 @dataclass(frozen=True)
 class MeanInterval:
@@ -70,3 +72,19 @@ def paired_difference(a, b, confidence: float = 0.95) -> PairedDifference:
         else:
             p = float(stats.ttest_rel(a[keep], b[keep]).pvalue)
     return PairedDifference(interval.n, interval.mean, interval.sd, interval.ci_low, interval.ci_high, p)
+
+
+def difference_row(a, b, confidence: float = CONFIDENCE) -> dict[str, float]:
+    """:func:`paired_difference` of ``a - b`` as a table row.
+
+    Keys: ``n``, ``mean``, ``sd``, ``ci_low``, ``ci_high`` and ``p_value``.
+    """
+    d = paired_difference(np.asarray(a, dtype=float), np.asarray(b, dtype=float), confidence)
+    return {
+        "n": d.n,
+        "mean": d.mean,
+        "sd": d.sd,
+        "ci_low": d.ci_low,
+        "ci_high": d.ci_high,
+        "p_value": d.p_value,
+    }

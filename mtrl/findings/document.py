@@ -1,0 +1,72 @@
+"""The findings document: every statistic computed, then the sections that put it in words."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from mtrl.findings.benefit import benefit_section, header
+from mtrl.findings.questions import auxiliary_section, coupling_section, sharing_section, size_section
+from mtrl.ordering import ordered, sort_cells
+from mtrl.stats.gains import (
+    average_relative_improvement,
+    baseline_cells,
+    largest_detectable_size,
+    relative_improvement_summary,
+    seed_gains,
+    target_cells,
+)
+from mtrl.stats.interactions import (
+    coupling_interactions,
+    sharing_comparison,
+    sharing_coupling_interaction,
+    sharing_means,
+)
+from mtrl.stats.multiplicity import method_name
+from mtrl.tasks import primary_metric
+
+
+def write_findings(
+    runs: pd.DataFrame,
+    comparison: pd.DataFrame,
+    summary: pd.DataFrame,
+    target: str,
+    split: str = "test",
+    alpha: float = 0.05,
+    method: str = "holm",
+    auxiliary_all_labels: bool = False,
+    *,
+    couplings: Sequence[str] | None = None,
+    sharings: Sequence[str] | None = None,
+) -> str:
+    """Markdown answering the four research questions, every sentence citing the numbers behind it.
+
+    ``method`` is a statsmodels ``multipletests`` method (``holm``, ``fdr_bh``, ...). ``couplings`` and
+    ``sharings`` give the config order (default: order of appearance); Q3 compares each pair of
+    couplings in that order (first minus second).
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    method_name(method)
+    metric = primary_metric(runs, target)
+    cells = target_cells(comparison, metric, split, alpha, method)
+    coupling_order = ordered(cells["coupling"], couplings)
+    sharing_order = ordered(cells["sharing"], sharings)
+    cells = sort_cells(cells, coupling_order, sharing_order)
+    gains = sort_cells(seed_gains(runs, target, metric, split), coupling_order, sharing_order)
+    base = baseline_cells(runs, target, metric, split, alpha, method)
+    deltas = average_relative_improvement(runs, split)
+    rel = relative_improvement_summary(sort_cells(deltas, coupling_order, sharing_order), alpha, method)
+    inter = coupling_interactions(gains, coupling_order, alpha, method, sharing_order)
+    comp = sharing_comparison(gains, alpha, method, sharing_order)
+    sections = [
+        header(target, metric, split, alpha, method, cells),
+        benefit_section(cells, base, rel, summary, target, metric, split, alpha, method),
+        size_section(cells, largest_detectable_size(cells), metric),
+        coupling_section(inter, coupling_order, alpha, method),
+        sharing_section(comp, sharing_means(gains), sharing_coupling_interaction(gains), alpha, method),
+    ]
+    if auxiliary_all_labels:
+        sections.append(auxiliary_section(cells, metric, alpha, method))
+    return "\n\n".join(sections) + "\n"

@@ -1,0 +1,63 @@
+"""Tables over runs read from metrics.json documents and run histories."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from mtrl.aggregate import add_error_columns, histories_table, runs_table
+
+
+def _doc(kind="multitask", seed=1, **run) -> dict:
+    """A metrics.json document of one run of target ``t`` as training writes it."""
+    identity = {"kind": kind, "coupling": "tight", "sharing": "low", "n_train": 100, "seed": seed}
+    result = {"model": {"error": 0.3, "accuracy": 0.7}, "baseline": {"error": 0.5, "accuracy": 0.5}, "n": 50}
+    return {
+        "run": {**identity, "backend": "torch", "precision": "bfloat16", **run},
+        "training": {"epochs_trained": 3, "training_seconds": 1.5},
+        "metrics": {"test": {"t": result}},
+    }
+
+
+def test_runs_table_records_the_backend_and_precision_of_each_run():
+    table = runs_table([_doc(), _doc(seed=2, backend="jax", precision="float32")], "t")
+    assert set(zip(table["seed"], table["backend"], table["precision"], strict=True)) == {
+        (1, "torch", "bfloat16"),
+        (2, "jax", "float32"),
+    }
+
+
+def test_runs_table_invents_no_precision():
+    doc = _doc()
+    del doc["run"]["precision"]
+    with pytest.raises(KeyError, match="precision"):
+        runs_table([doc], "t")
+
+
+RAW_HISTORY = pd.DataFrame({
+    "epoch": [1, 2],
+    "loss": [0.9, 0.7],
+    "t_accuracy": [0.6, 0.75],
+    "val_t_accuracy": [0.55, 0.625],
+    "val_r_rmse": [1.2, 1.1],
+})  # fmt: skip
+
+
+def test_histories_table_adds_error_columns_to_a_raw_history():
+    table = histories_table([_doc()], [RAW_HISTORY])
+    assert list(table.columns) == [
+        "seed", "n_train", "sharing", "coupling", "kind",
+        "epoch", "loss", "t_accuracy", "val_t_accuracy", "val_r_rmse", "t_error", "val_t_error",
+    ]  # fmt: skip
+    assert table["t_error"].to_numpy() == pytest.approx([0.4, 0.25])
+    assert table["val_t_error"].to_numpy() == pytest.approx([0.45, 0.375])
+    assert table["val_r_rmse"].to_numpy() == pytest.approx([1.2, 1.1])
+
+
+def test_histories_with_error_columns_aggregate_as_before():
+    # Runs written before training stopped adding the error columns: kept as they are, added once.
+    written = add_error_columns(RAW_HISTORY).assign(val_t_error=[0.5, 0.5])
+    assert add_error_columns(written).equals(written)
+    table = histories_table([_doc(), _doc(seed=2)], [written, RAW_HISTORY])
+    assert table["val_t_error"].to_numpy() == pytest.approx([0.5, 0.5, 0.45, 0.375])
+    assert list(table.columns) == list(histories_table([_doc()], [RAW_HISTORY]).columns)
