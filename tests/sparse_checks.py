@@ -1,4 +1,4 @@
-"""Checks of mtrl.sparse_predict and the PyTorch sparse plan, run in a process of their own."""
+"""Checks of mtrl.backends.sparse_predict and the PyTorch sparse plan, run in a process of their own."""
 
 import os
 import sys
@@ -14,9 +14,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
+from mtrl.backends.sparse_predict import predict_sparse, sparse_first_layer_plan  # noqa: E402
 from mtrl.backends.torch.predict import TorchSparsePlan  # noqa: E402
 from mtrl.model import build_model, with_original_units  # noqa: E402
-from mtrl.sparse_predict import predict_sparse, sparse_first_layer_plan  # noqa: E402
 from mtrl.tasks import TaskSpec  # noqa: E402
 
 TASKS = [TaskSpec("a", "binary"), TaskSpec("b", "regression"), TaskSpec("c", "multiclass", ("x", "y", "z"))]

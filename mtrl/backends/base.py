@@ -154,9 +154,9 @@ class Backend:
     def prediction_plan(self, model: keras.Model) -> Any:
         """The plan that predicts ``model``'s outputs from sparse rows, or None for dense chunks.
 
-        By default :mod:`mtrl.sparse_predict`: a SciPy first layer, the rest through Keras.
+        By default :mod:`mtrl.backends.sparse_predict`: a SciPy first layer, the rest through Keras.
         """
-        from mtrl.sparse_predict import sparse_first_layer_plan
+        from mtrl.backends.sparse_predict import sparse_first_layer_plan
 
         return sparse_first_layer_plan(model)
 

@@ -9,11 +9,11 @@ import keras
 import torch
 
 from mtrl.backends.keras_internals import data_adapter_utils
+from mtrl.backends.sparse_predict import input_dense_layers
 from mtrl.backends.torch.layers import ACTIVATIONS, fast_operation, sparse_input_dense
 from mtrl.backends.torch.lean import LeanCompiled
 from mtrl.backends.torch.sparse import SparseRows, is_sparse_batch
 from mtrl.errors import NonFiniteLossError
-from mtrl.sparse_predict import input_dense_layers
 
 
 class AutocastModel(keras.Model):

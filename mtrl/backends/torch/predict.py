@@ -25,7 +25,7 @@ class TorchSparsePlan:
     def of(cls, model: keras.Model) -> TorchSparsePlan | None:
         """The plan for ``model`` (bare, or wrapped by :func:`mtrl.model.with_original_units`),
         or None where its first layers cannot read sparse rows."""
-        from mtrl.sparse_predict import unwrap_units
+        from mtrl.backends.sparse_predict import unwrap_units
 
         inner, rescale = unwrap_units(model)
         if inner is None or len(inner.inputs) != 1:
@@ -35,8 +35,8 @@ class TorchSparsePlan:
 
     def predict(self, block, n_rows: int | None = None) -> dict[str, np.ndarray]:
         """Outputs (float64, original units) for the transformed CSR rows ``block``."""
+        from mtrl.backends.sparse_predict import rescaled
         from mtrl.data.batches import sparse_parts
-        from mtrl.sparse_predict import rescaled
 
         parts = {key: torch.from_numpy(value) for key, value in sparse_parts(block).items()}
         with torch.no_grad():
