@@ -49,7 +49,7 @@ keras = import_keras(backend)
 t_import = time.perf_counter() - t0
 import numpy as np
 from mtrl.data.batches import BatchSource, TaskTargets
-from mtrl.sharing import BUILTIN_PRESETS
+from mtrl.architectures.presets import BUILTIN_PRESETS
 from mtrl.tasks import TaskSpec
 from mtrl.train import RunSpec, _keras_dataset, build_trainer, reads_sparse_batches
 from benchmarks.bench_data import load_data
@@ -158,7 +158,7 @@ configure("jax")
 from mtrl.data.dataset import make_split
 from mtrl.data.prepared import write_prepared
 from mtrl.data.synthetic import generate
-from mtrl.sharing import BUILTIN_PRESETS
+from mtrl.architectures.presets import BUILTIN_PRESETS
 from mtrl.train import RunSpec, train_run, uses_device_rows
 n_train = int(sys.argv[1])
 tasks = {"target": {"kind": "binary", "rho": 1.0}, "close": {"kind": "binary", "rho": 0.9},

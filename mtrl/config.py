@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mtrl.architectures.presets import PresetError, resolve_masks
 from mtrl.couplings import AUTO_NAMES
-from mtrl.sharing import all_presets, resolve_mask
+from mtrl.kinds import SINGLE_SHARING
 
 
 class ConfigError(ValueError):
@@ -98,17 +99,7 @@ def check_config(config: dict[str, Any]) -> None:
             f"model.dropout = {config['model']['dropout']} needs one rate per hidden layer "
             f"(model.widths has {len(widths)})"
         )
-    presets = all_presets(config.get("sharing_presets"))
-    for name in config["sharing"]:
-        if name not in presets:
-            raise ConfigError(
-                f"sharing: unknown preset {name!r}; available presets: {', '.join(sorted(presets))} "
-                "(define new ones under sharing_presets)"
-            )
-        try:
-            resolve_mask(name, len(widths), config.get("sharing_presets"))
-        except ValueError as err:
-            raise ConfigError(f"sharing: {err}") from err
+    sharing_masks(config)
     for task in config["training"].get("loss_weights", {}):
         if task not in study_tasks(config):
             raise ConfigError(
@@ -123,6 +114,27 @@ def check_config(config: dict[str, Any]) -> None:
                     f"train_sizes: {size} is larger than the training split ({available} rows); "
                     f"use sizes of at most {available}"
                 )
+
+
+def sharing_masks(config: dict[str, Any]) -> dict[str, tuple[bool, ...]]:
+    """The sharing mask of every preset that fits ``model.widths``, by name.
+
+    The study's preset table (built-ins and ``sharing_presets``), read once: each preset named
+    under ``sharing`` and the single-task baseline's (:data:`mtrl.kinds.SINGLE_SHARING`, every
+    layer private) must exist and fit, else :class:`ConfigError`.
+    """
+    n_layers = len(config["model"]["widths"])
+    try:
+        masks = resolve_masks([*config["sharing"], SINGLE_SHARING], n_layers, config.get("sharing_presets"))
+    except PresetError as err:
+        raise ConfigError(str(err)) from None
+    if any(masks[SINGLE_SHARING]):
+        raise ConfigError(
+            f"sharing_presets.{SINGLE_SHARING} = {[int(v) for v in masks[SINGLE_SHARING]]}: "
+            f"{SINGLE_SHARING!r} is the single-task baseline's preset and keeps every layer private "
+            "(all entries 0)"
+        )
+    return masks
 
 
 def run_parameters(config: dict[str, Any], tasks: list[str]) -> dict[str, Any]:

@@ -242,17 +242,11 @@ def build_trainer(
     On JAX and TensorFlow, bfloat16 is Keras's ``mixed_bfloat16`` policy. ``model`` stays a plain
     functional model: save that one.
     """
+    from mtrl.architectures import architecture_of
     from mtrl.model import build_model, compile_model
 
     with _dtype_policy("mixed_bfloat16" if precision == "bfloat16" and backend != "torch" else None):
-        model = build_model(
-            input_dim=input_dim,
-            tasks=tasks,
-            widths=spec.widths,
-            sharing_mask=spec.sharing_mask,
-            dropout=spec.dropout,
-            activation=spec.activation,
-        )
+        model = build_model(input_dim=input_dim, tasks=tasks, architecture=architecture_of(spec))
     trainer, optimizer = model, spec.optimizer
     if backend == "torch":
         from mtrl.torch_training import autocast_view, fast_optimizer
@@ -309,6 +303,7 @@ def train_run(
         raise ValueError(f"device_rows trains on JAX only, not on backend {backend!r}")
     keras = import_keras(backend)
 
+    from mtrl.architectures import architecture_of
     from mtrl.model import count_parameters, with_original_units
 
     t_start = time.perf_counter()
@@ -381,7 +376,7 @@ def train_run(
             "setup_seconds": round(t_fit - t_start, 3),
             "evaluation_seconds": round(t_save - t_evaluate, 3),
             "saving_seconds": round(t_saved - t_save, 3),
-            "parameters": count_parameters(features.shape[1], inputs.tasks, spec.widths, spec.sharing_mask),
+            "parameters": count_parameters(features.shape[1], inputs.tasks, architecture_of(spec)),
             "train_rows": len(inputs.train_rows),
         },
         "labelled": inputs.n_labelled,
