@@ -170,7 +170,7 @@ def test_architecture_of_a_run_reads_its_fields():
 
 def test_light_modules_import_no_keras():
     code = (
-        "import sys; import mtrl.architectures, mtrl.architectures.presets, mtrl.config; "
+        "import sys; import mtrl.architectures, mtrl.architectures.presets, mtrl.config, mtrl.weightings; "
         "mtrl.config.sharing_masks; print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('keras', 'torch', 'jax', 'tensorflow')))"
     )
