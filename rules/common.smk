@@ -20,6 +20,7 @@ from mtrl.data import download as official_files
 from mtrl.kinds import MULTITASK, SINGLE, SINGLE_COUPLING, SINGLE_SHARING
 from mtrl.tasks import task_slug
 
+# fills the schema's defaults into config (the schema is the one place of every default)
 validate(config, schema="../schemas/config.schema.yaml")
 try:
     check_config(config)
@@ -28,9 +29,6 @@ except ConfigError as err:
 
 
 RESULTS = config["results"]
-config.setdefault("findings", {})
-config["findings"].setdefault("alpha", 0.05)
-config["findings"].setdefault("adjustment", "holm")
 FRONT_PAGE = f"{RESULTS}/report_front_page.rst"
 DATA = f"{RESULTS}/data/prepared.h5"
 CHOSEN_COUPLINGS = f"{RESULTS}/tables/couplings.yaml"
