@@ -46,7 +46,7 @@ impl.prepare_process()  # as mtrl's jobs (mtrl.train.train_run) do; the loop get
 t_import = time.perf_counter() - t0
 import numpy as np
 from mtrl.data.batches import BatchSource, TaskTargets
-from mtrl.sharing import BUILTIN_PRESETS
+from mtrl.architectures.presets import BUILTIN_PRESETS
 from mtrl.tasks import TaskSpec
 from mtrl.backends.host_batches import keras_dataset
 from mtrl.train import RunSpec, network_builder
@@ -148,7 +148,7 @@ def model_size(sharing: str, tasks: int = 3) -> tuple[int, int]:
     A step is the forward pass plus the backward pass's weight gradients and input gradients;
     the first layer needs no input gradient.
     """
-    from mtrl.sharing import BUILTIN_PRESETS
+    from mtrl.architectures.presets import BUILTIN_PRESETS
 
     flops = params = 0
     for depth, ((k, n), shared) in enumerate(zip(LAYERS, BUILTIN_PRESETS[sharing], strict=True)):

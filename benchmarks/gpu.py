@@ -50,7 +50,7 @@ keras = impl.import_keras()
 t_import = time.perf_counter() - t0
 import numpy as np
 from mtrl.data.batches import BatchSource, TaskTargets
-from mtrl.sharing import BUILTIN_PRESETS
+from mtrl.architectures.presets import BUILTIN_PRESETS
 from mtrl.tasks import TaskSpec
 from mtrl.backends.host_batches import keras_dataset
 from mtrl.train import RunSpec, network_builder
@@ -161,8 +161,8 @@ configure("jax")
 from mtrl.data.dataset import make_split
 from mtrl.data.prepared import write_prepared
 from mtrl.data.synthetic import generate
-from mtrl.sharing import BUILTIN_PRESETS
 from mtrl import backends
+from mtrl.architectures.presets import BUILTIN_PRESETS
 from mtrl.train import RunSpec, train_run
 n_train = int(sys.argv[1])
 tasks = {"target": {"kind": "binary", "rho": 1.0}, "close": {"kind": "binary", "rho": 0.9},

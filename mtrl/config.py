@@ -1,20 +1,80 @@
 """Checks of a study configuration beyond its JSON schema, and values derived from it.
 
-The schema (``schemas/config.schema.yaml``) checks keys, types and ranges; :func:`check_config`
-checks what needs several keys at once (tasks named in couplings exist, presets exist and fit the
-network, training sizes fit the training split), so that a bad config stops before any job runs.
+The schema (``schemas/config.schema.yaml``) checks keys, types and ranges and is the one place of
+every default; :func:`check_config` checks what needs several keys at once (tasks named in
+couplings exist, presets exist and fit the network, training sizes fit the training split), so
+that a bad config stops before any job runs. The workflow validates its config with Snakemake's
+``validate``, which fills the defaults; code that builds a config itself passes it through
+:func:`with_defaults` (or :func:`load_config`) first. The functions below read defaulted configs.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
+import jsonschema
+import yaml
+
+from mtrl.architectures.presets import PresetError, resolve_masks
 from mtrl.couplings import AUTO_NAMES
-from mtrl.sharing import all_presets, resolve_mask
+from mtrl.kinds import SINGLE_SHARING
+
+#: The study configuration's JSON schema (YAML), with every default.
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
     """A configuration value that cannot work, with the key, the value and what is allowed."""
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def _fill_defaults(validator: Any, properties: dict, instance: Any, schema: dict) -> Iterator[Any]:
+    """``properties`` that first sets each missing property that has a ``default`` (as Snakemake)."""
+    if validator.is_type(instance, "object"):
+        for name, subschema in properties.items():
+            if "default" in subschema:
+                instance.setdefault(name, copy.deepcopy(subschema["default"]))
+    yield from jsonschema.Draft202012Validator.VALIDATORS["properties"](
+        validator, properties, instance, schema
+    )
+
+
+_DefaultingValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"properties": _fill_defaults}
+)
+
+
+def with_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` validated against the schema, with its defaults filled in.
+
+    The same as the workflow's ``snakemake.utils.validate(config, schema)`` (defaults are set
+    where the parent object exists; parents default to ``{}``). Raises :class:`ConfigError`
+    naming the key of the first error.
+    """
+    filled = copy.deepcopy(dict(config))
+    error = jsonschema.exceptions.best_match(_DefaultingValidator(_schema()).iter_errors(filled))
+    if error is not None:
+        key = ".".join(str(part) for part in error.absolute_path) or "config"
+        raise ConfigError(f"{key}: {error.message}")
+    return filled
+
+
+def load_config(source: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
+    """A study config (a YAML file or a dict) as the workflow sees it: defaulted and checked."""
+    if not isinstance(source, Mapping):
+        source = yaml.safe_load(Path(source).read_text())
+    config = with_defaults(source)
+    check_config(config)
+    return config
 
 
 def is_auto(config: dict[str, Any]) -> bool:
@@ -60,7 +120,7 @@ def training_split_rows(config: dict[str, Any]) -> int | None:
     data = config["data"]
     if data["source"] != "synthetic":
         return None
-    n = int(data["synthetic"].get("n_rows", 12_000))
+    n = int(data["synthetic"]["n_rows"])
     split = data["split"]
     return n - round(split["val_fraction"] * n) - round(split["test_fraction"] * n)
 
@@ -98,18 +158,8 @@ def check_config(config: dict[str, Any]) -> None:
             f"model.dropout = {config['model']['dropout']} needs one rate per hidden layer "
             f"(model.widths has {len(widths)})"
         )
-    presets = all_presets(config.get("sharing_presets"))
-    for name in config["sharing"]:
-        if name not in presets:
-            raise ConfigError(
-                f"sharing: unknown preset {name!r}; available presets: {', '.join(sorted(presets))} "
-                "(define new ones under sharing_presets)"
-            )
-        try:
-            resolve_mask(name, len(widths), config.get("sharing_presets"))
-        except ValueError as err:
-            raise ConfigError(f"sharing: {err}") from err
-    for task in config["training"].get("loss_weights", {}):
+    sharing_masks(config)
+    for task in config["training"]["loss_weights"]:
         if task not in study_tasks(config):
             raise ConfigError(
                 f"training.loss_weights: unknown task {task!r}; tasks of this study: "
@@ -123,6 +173,27 @@ def check_config(config: dict[str, Any]) -> None:
                     f"train_sizes: {size} is larger than the training split ({available} rows); "
                     f"use sizes of at most {available}"
                 )
+
+
+def sharing_masks(config: dict[str, Any]) -> dict[str, tuple[bool, ...]]:
+    """The sharing mask of every preset that fits ``model.widths``, by name.
+
+    The study's preset table (built-ins and ``sharing_presets``), read once: each preset named
+    under ``sharing`` and the single-task baseline's (:data:`mtrl.kinds.SINGLE_SHARING`, every
+    layer private) must exist and fit, else :class:`ConfigError`.
+    """
+    n_layers = len(config["model"]["widths"])
+    try:
+        masks = resolve_masks([*config["sharing"], SINGLE_SHARING], n_layers, config["sharing_presets"])
+    except PresetError as err:
+        raise ConfigError(str(err)) from None
+    if any(masks[SINGLE_SHARING]):
+        raise ConfigError(
+            f"sharing_presets.{SINGLE_SHARING} = {[int(v) for v in masks[SINGLE_SHARING]]}: "
+            f"{SINGLE_SHARING!r} is the single-task baseline's preset and keeps every layer private "
+            "(all entries 0)"
+        )
+    return masks
 
 
 def run_parameters(config: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
@@ -141,9 +212,9 @@ def run_parameters(config: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
         "batch_size": int(training["batch_size"]),
         "max_epochs": int(training["max_epochs"]),
         "patience": int(training["patience"]),
-        "monitor": training.get("monitor", "target"),
-        "loss_weights": {t: w for t, w in training.get("loss_weights", {}).items() if t in tasks},
-        "feature_transform": training.get("feature_transform", "log1p"),
-        "auxiliary_use_all_labels": bool(training.get("auxiliary_use_all_labels", False)),
-        "precision": config.get("precision", "auto"),
+        "monitor": training["monitor"],
+        "loss_weights": {t: w for t, w in training["loss_weights"].items() if t in tasks},
+        "feature_transform": training["feature_transform"],
+        "auxiliary_use_all_labels": bool(training["auxiliary_use_all_labels"]),
+        "precision": config["precision"],
     }

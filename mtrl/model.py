@@ -1,10 +1,9 @@
-"""The multi-task MLP: Keras 3 functional API, backend-agnostic.
+"""The (multi-task) network: Keras 3 functional API, backend-agnostic.
 
-A hidden layer is either shared (ONE ``Dense`` object that every task tower calls) or private
-(one ``Dense`` per task). Shared layers that see the same input tensor (e.g. layers 1-2 of the
-``low`` preset) are computed once; a shared layer after private ones (e.g. layer 4 of
-``interspersed``) applies the same weights to each tower's activations. Each task ends in its own
-head: sigmoid (binary), softmax (multiclass) or linear (regression), named after the task slug.
+An input named ``words``, the hidden layers of a sharing strategy
+(:class:`mtrl.architectures.base.Architecture`, e.g. hard sharing by a mask) and one head per
+task on its tower: sigmoid (binary), softmax (multiclass) or linear (regression), named after the
+task slug.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import keras
 from keras import layers
 
+from mtrl.architectures.base import Architecture
 from mtrl.tasks import TaskSpec
 
 HEAD_ACTIVATION = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}
@@ -25,41 +25,13 @@ HEAD_LOSS = {
 
 
 def build_model(
-    input_dim: int,
-    tasks: Sequence[TaskSpec],
-    widths: Sequence[int],
-    sharing_mask: Sequence[bool],
-    dropout: Sequence[float],
-    activation: str = "relu",
-    name: str = "mtl",
+    input_dim: int, tasks: Sequence[TaskSpec], architecture: Architecture, name: str = "mtl"
 ) -> keras.Model:
-    """Build the (multi-task) network. One task gives the single-task baseline."""
-    if len(sharing_mask) != len(widths) or len(dropout) != len(widths):
-        raise ValueError(
-            f"widths {list(widths)}, sharing mask {list(sharing_mask)} and dropout "
-            f"{list(dropout)} must have one entry per hidden layer"
-        )
+    """Build the network: ``architecture``'s towers and a head per task. One task gives the baseline."""
     if not tasks:
         raise ValueError("a model needs at least one task")
     inputs = keras.Input(shape=(input_dim,), name="words")
-    towers = {task.slug: inputs for task in tasks}
-    for depth, (width, shared, rate) in enumerate(zip(widths, sharing_mask, dropout, strict=False), start=1):
-        if shared and len(tasks) > 1:
-            dense = layers.Dense(width, activation=activation, name=f"shared_{depth}")
-            drop = layers.Dropout(rate, name=f"shared_{depth}_dropout") if rate > 0 else None
-            computed: dict[int, object] = {}
-            for slug, h in towers.items():
-                if id(h) not in computed:
-                    out = dense(h)
-                    computed[id(h)] = drop(out) if drop is not None else out
-                towers[slug] = computed[id(h)]
-        else:
-            for slug, h in towers.items():
-                prefix = slug if len(tasks) > 1 else "hidden"
-                h = layers.Dense(width, activation=activation, name=f"{prefix}_{depth}")(h)
-                if rate > 0:
-                    h = layers.Dropout(rate, name=f"{prefix}_{depth}_dropout")(h)
-                towers[slug] = h
+    towers = architecture.towers(inputs, tasks)
     outputs = {
         task.slug: layers.Dense(
             task.n_outputs, activation=HEAD_ACTIVATION[task.kind], name=task.slug, dtype="float32"
@@ -102,17 +74,10 @@ def _head_metric(task: TaskSpec) -> keras.metrics.Metric:
     return keras.metrics.RootMeanSquaredError(name="rmse")
 
 
-def count_parameters(
-    input_dim: int, tasks: Sequence[TaskSpec], widths: Sequence[int], sharing_mask: Sequence[bool]
-) -> int:
-    """Closed-form number of trainable parameters of :func:`build_model`'s network."""
-    n_tasks = len(tasks)
-    total, fan_in = 0, input_dim
-    for width, shared in zip(widths, sharing_mask, strict=False):
-        copies = 1 if shared or n_tasks == 1 else n_tasks
-        total += copies * (fan_in + 1) * width
-        fan_in = width
-    return total + sum((fan_in + 1) * t.n_outputs for t in tasks)
+def count_parameters(input_dim: int, tasks: Sequence[TaskSpec], architecture: Architecture) -> int:
+    """Closed-form number of trainable parameters of :func:`build_model`'s network, heads included."""
+    head_inputs = architecture.output_dim(input_dim) + 1
+    return architecture.parameter_count(input_dim, tasks) + sum(head_inputs * t.n_outputs for t in tasks)
 
 
 def with_original_units(

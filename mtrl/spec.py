@@ -6,6 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mtrl.architectures import DEFAULT_ARCHITECTURE
+from mtrl.weightings import DEFAULT_WEIGHTING
+
 
 @dataclass(frozen=True)
 class RunSpec:
@@ -35,3 +38,5 @@ class RunSpec:
     feature_transform: str = "log1p"
     precision: str = "auto"  # auto | float32 | bfloat16 (resolved by the backend)
     labels: Mapping[str, Any] = field(default_factory=dict)  # run identity written to metrics.json
+    architecture: str = DEFAULT_ARCHITECTURE  # the sharing strategy (mtrl.architectures)
+    weighting: str = DEFAULT_WEIGHTING  # how per-task losses make the update (mtrl.weightings)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd  # at import: the warm worker's server loads it once for every job
 
 from mtrl import backends
+from mtrl.architectures import architecture_of
 from mtrl.data.prepared import PreparedData, read_prepared
 from mtrl.errors import NonFiniteLossError
 from mtrl.evaluation import evaluate_model
@@ -82,7 +83,7 @@ def train_run(
     }
     training = {
         **_training_summary(history, monitor, spec.max_epochs, clock),
-        "parameters": count_parameters(input_dim, inputs.tasks, spec.widths, spec.sharing_mask),
+        "parameters": count_parameters(input_dim, inputs.tasks, architecture_of(spec)),
         "train_rows": len(inputs.train_rows),
     }
     result = run_document(spec, inputs, backend, precision, training, metrics)
@@ -115,14 +116,7 @@ def network_builder(spec: RunSpec, tasks: list[TaskSpec], input_dim: int) -> Cal
     def build():
         from mtrl.model import build_model
 
-        return build_model(
-            input_dim=input_dim,
-            tasks=tasks,
-            widths=spec.widths,
-            sharing_mask=spec.sharing_mask,
-            dropout=spec.dropout,
-            activation=spec.activation,
-        )
+        return build_model(input_dim=input_dim, tasks=tasks, architecture=architecture_of(spec))
 
     return build
 

@@ -13,12 +13,14 @@ from mtrl.config import (
     coupling_names,
     is_auto,
     run_parameters,
+    sharing_masks,
     study_tasks,
 )
 from mtrl.data import download as official_files
-from mtrl.sharing import all_presets, resolve_mask
+from mtrl.kinds import MULTITASK, SINGLE, SINGLE_COUPLING, SINGLE_SHARING
 from mtrl.tasks import task_slug
 
+# fills the schema's defaults into config (the schema is the one place of every default)
 validate(config, schema="../schemas/config.schema.yaml")
 try:
     check_config(config)
@@ -27,9 +29,6 @@ except ConfigError as err:
 
 
 RESULTS = config["results"]
-config.setdefault("findings", {})
-config["findings"].setdefault("alpha", 0.05)
-config["findings"].setdefault("adjustment", "holm")
 FRONT_PAGE = f"{RESULTS}/report_front_page.rst"
 DATA = f"{RESULTS}/data/prepared.h5"
 CHOSEN_COUPLINGS = f"{RESULTS}/tables/couplings.yaml"
@@ -37,8 +36,8 @@ COUPLINGS = coupling_names(config)
 AUTO_COUPLINGS = is_auto(config)
 TASKS = study_tasks(config)
 TASK_OF_SLUG = {task_slug(t): t for t in TASKS}
-N_LAYERS = len(config["model"]["widths"])
-PRESETS = all_presets(config.get("sharing_presets"))
+# preset -> sharing mask, of every preset that fits model.widths (the single-task runs use "none")
+SHARING_MASKS = sharing_masks(config)
 MTL_RUN = f"{RESULTS}/runs/{{coupling}}/{{sharing}}/n{{n_train}}/seed{{seed}}"
 STL_RUN = f"{RESULTS}/runs/single/{{task}}/n{{n_train}}/seed{{seed}}"
 
@@ -49,7 +48,7 @@ def _alternatives(names):
 
 wildcard_constraints:
     coupling=_alternatives(COUPLINGS),
-    sharing=_alternatives(PRESETS),
+    sharing=_alternatives(SHARING_MASKS),
     task=_alternatives(TASK_OF_SLUG),
     n_train=r"\d+",
     seed=r"\d+",
@@ -106,11 +105,9 @@ def multitask_params(wildcards):
         target=config["target"],
         n_train=int(wildcards.n_train),
         seed=int(wildcards.seed),
-        sharing_mask=list(
-            resolve_mask(wildcards.sharing, N_LAYERS, config.get("sharing_presets"))
-        ),
+        sharing_mask=list(SHARING_MASKS[wildcards.sharing]),
         labels=dict(
-            kind="multitask", coupling=wildcards.coupling, sharing=wildcards.sharing
+            kind=MULTITASK, coupling=wildcards.coupling, sharing=wildcards.sharing
         ),
         **run_parameters(config, tasks or TASKS),
     )
@@ -132,7 +129,7 @@ def single_task_params(wildcards):
         target=task,
         n_train=int(wildcards.n_train),
         seed=int(wildcards.seed),
-        sharing_mask=[False] * N_LAYERS,
-        labels=dict(kind="single", coupling="single", sharing="none"),
+        sharing_mask=list(SHARING_MASKS[SINGLE_SHARING]),
+        labels=dict(kind=SINGLE, coupling=SINGLE_COUPLING, sharing=SINGLE_SHARING),
         **run_parameters(config, [task]),
     )

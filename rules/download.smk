@@ -9,10 +9,7 @@
 # checksum after the first download does not fetch the file again (nor rerun the study).
 from mtrl.data import download as official_files
 
-try:
-    DOWNLOAD = official_files.settings(config)
-except ValueError as err:
-    raise WorkflowError(f"invalid configuration: {err}") from None
+DOWNLOAD = official_files.settings(config)
 
 
 localrules:

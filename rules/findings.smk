@@ -25,6 +25,6 @@ rule findings:
         sharing=config["sharing"],
         alpha=config["findings"]["alpha"],
         adjustment=config["findings"]["adjustment"],
-        auxiliary_all_labels=config["training"].get("auxiliary_use_all_labels", False),
+        auxiliary_all_labels=config["training"]["auxiliary_use_all_labels"],
     script:
         "../scripts/findings.py"

@@ -14,6 +14,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
+from mtrl.architectures.hard import HardSharing  # noqa: E402
 from mtrl.backends.sparse_predict import predict_sparse, sparse_first_layer_plan  # noqa: E402
 from mtrl.backends.torch.predict import TorchSparsePlan  # noqa: E402
 from mtrl.model import build_model, with_original_units  # noqa: E402
@@ -26,7 +27,7 @@ def check_sparse_equals_dense() -> None:
     block = sp.random(7, 60, density=0.1, format="csr", dtype=np.float32, random_state=1)
     for mask in ((True, True, False, False), (False, False, True, True), (True, False, False, True)):
         keras.utils.set_random_seed(0)
-        model = build_model(60, TASKS, (16, 8, 8, 4), mask, (0.0, 0.0, 0.5, 0.5))
+        model = build_model(60, TASKS, HardSharing((16, 8, 8, 4), (0.0, 0.0, 0.5, 0.5), sharing_mask=mask))
         for candidate in (model, with_original_units(model, TASKS, {"b": (10.0, 2.0)})):
             plan = sparse_first_layer_plan(candidate)
             assert plan is not None, mask

@@ -81,7 +81,7 @@ def test_registry_matches_the_schema_and_names_each_backend():
     for name in backends.NAMES:
         assert backends.backend_class(name).name == name
         assert backends.get(name) is backends.get(name)  # looked up once per process
-    with pytest.raises(ValueError, match=r"backend 'theano' is not one of torch, jax, tensorflow"):
+    with pytest.raises(ValueError, match=r"unknown backend 'theano'; known backends: jax, tensorflow, torch"):
         backends.get("theano")
 
 

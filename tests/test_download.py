@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 import yaml
 
+from mtrl.config import ConfigError, with_defaults
 from mtrl.data import download as dl
-from workflow import REPO, job_counts, snakemake, tiny_config
+from workflow import REPO, job_counts, snakemake, tiny, tiny_config
 
 MXM_TEXT = (
     b"# TRAINING SET\n"
@@ -322,33 +323,42 @@ def test_schema_knows_the_registry():
     assert set(section) == {"enabled", "dir", "files", "sha256", "timeout_s", "mirror"}
 
 
-def test_settings_check_names_and_pins():
-    with pytest.raises(
-        ValueError, match=re.escape("download.files: unknown file 'lastfm.db'; known: mxm_dataset_train")
-    ):
-        dl.settings({"download": {"files": ["lastfm.db"]}})
-    with pytest.raises(
-        ValueError, match=re.escape("download.sha256.artist_term.db: sha256 'abc' is not 64 hex")
-    ):
-        dl.settings({"download": {"sha256": {"artist_term.db": "abc"}}})
-    assert dl.targets({"download": {"dir": "data/msd"}}) == []  # off by default
+def test_schema_checks_names_and_pins():
+    with pytest.raises(ConfigError, match=re.escape("download.files.0: 'lastfm.db' is not one of")):
+        with_defaults(tiny(download={"files": ["lastfm.db"]}))
+    with pytest.raises(ConfigError, match=re.escape("download.sha256.artist_term.db: 'abc' does not match")):
+        with_defaults(tiny(download={"sha256": {"artist_term.db": "abc"}}))
+    with pytest.raises(ConfigError, match=re.escape("download.sha256: 'lastfm.db' is not one of")):
+        with_defaults(tiny(download={"sha256": {"lastfm.db": "a" * 64}}))
+
+
+def test_settings_of_a_config_with_defaults():
+    assert dl.targets(with_defaults(tiny())) == []  # off by default
+    defaults = dl.settings(with_defaults(tiny()))
+    assert defaults == dl.Settings(False, "data/msd", tuple(dl.REGISTRY), {}, 60.0, None)
+    pinned = dl.settings(with_defaults(tiny(download={"sha256": {"artist_term.db": "AB" * 32}, "dir": "x/"})))
+    assert pinned.sha256 == {"artist_term.db": "ab" * 32} and pinned.dir == "x"
 
 
 def test_targets_and_study_inputs():
-    config = {
-        "download": {
-            "enabled": True,
-            "dir": "data/msd/",
-            "files": ["artist_term.db", "mxm_dataset_test.txt.zip"],
-        },
-        "data": {
-            "msd": {
-                "lyrics": ["./data/msd/mxm_dataset_train.txt", "elsewhere/mxm_dataset_test.txt"],
-                "summary_h5": "data/msd/msd_summary_file.h5",
-                "tagtraum": None,
-            }
-        },
-    }
+    config = with_defaults(
+        tiny(
+            download={
+                "enabled": True,
+                "dir": "data/msd/",
+                "files": ["artist_term.db", "mxm_dataset_test.txt.zip"],
+            },
+            data={
+                "source": "msd",
+                "split": {"val_fraction": 0.2, "test_fraction": 0.2, "seed": 0},
+                "msd": {
+                    "lyrics": ["./data/msd/mxm_dataset_train.txt", "elsewhere/mxm_dataset_test.txt"],
+                    "summary_h5": "data/msd/msd_summary_file.h5",
+                    "tagtraum": None,
+                },
+            },
+        )
+    )
     assert dl.study_inputs(config) == ["data/msd/mxm_dataset_train.txt", "data/msd/msd_summary_file.h5"]
     assert dl.targets(config) == [
         "data/msd/artist_term.db",

@@ -133,6 +133,7 @@ def test_widths_round_up_to_powers_of_two():
 
 def test_a_device_model_only_evaluates_inside_fit():
     """Row positions alone cannot say which rows they index: evaluate() outside fit refuses."""
+    from mtrl.architectures.hard import HardSharing
     from mtrl.backends.jax.device_rows import DeviceRows, RowBatches, device_view
     from mtrl.model import build_model, compile_model
     from mtrl.tasks import TaskSpec
@@ -143,7 +144,11 @@ def test_a_device_model_only_evaluates_inside_fit():
         TaskSpec("r", "regression"),
         TaskSpec("m", "multiclass", classes=("x", "y", "z")),
     ]
-    model = device_view(build_model(60, tasks, (8, 4, 4, 4), (True, False, False, False), (0, 0, 0, 0)))
+    model = device_view(
+        build_model(
+            60, tasks, HardSharing((8, 4, 4, 4), (0, 0, 0, 0), sharing_mask=(True, False, False, False))
+        )
+    )
     compile_model(model, tasks, "adam", 1e-3)
     with pytest.raises(ValueError, match="bind"):
         model.fit(RowBatches(100, 32, True, 0), epochs=1, verbose=0)

@@ -2,8 +2,9 @@ import keras
 import numpy as np
 import pytest
 
+from mtrl.architectures.hard import HardSharing
+from mtrl.architectures.presets import BUILTIN_PRESETS
 from mtrl.model import build_model, compile_model, count_parameters, with_original_units
-from mtrl.sharing import BUILTIN_PRESETS
 from mtrl.tasks import TaskSpec
 
 TASKS = [TaskSpec("a", "binary"), TaskSpec("b:x", "regression"), TaskSpec("c", "multiclass", ("p", "q", "r"))]
@@ -11,16 +12,23 @@ WIDTHS = [32, 16, 8, 4]
 DROPOUT = [0.0, 0.0, 0.5, 0.5]
 
 
+def _hard(mask):
+    return HardSharing(WIDTHS, DROPOUT, sharing_mask=mask)
+
+
 def _model(mask, tasks=TASKS):
-    return build_model(40, tasks, WIDTHS, [bool(v) for v in mask], DROPOUT)
+    return build_model(40, tasks, _hard(mask))
 
 
 @pytest.mark.parametrize("preset", sorted(BUILTIN_PRESETS))
 def test_parameter_count_equals_closed_form(preset):
     mask = BUILTIN_PRESETS[preset]
     model = _model(mask)
-    expected = count_parameters(40, TASKS, WIDTHS, [bool(v) for v in mask])
+    expected = count_parameters(40, TASKS, _hard(mask))
     assert model.count_params() == expected
+    # the architecture counts the hidden layers, the heads come on top
+    heads = sum(5 * t.n_outputs for t in TASKS)
+    assert _hard(mask).parameter_count(40, TASKS) == expected - heads
     # closed form written out for the low preset: layers 1-2 once, layers 3-4 and heads per task
     if preset == "low":
         shared = 41 * 32 + 33 * 16
@@ -32,6 +40,7 @@ def test_parameter_count_equals_closed_form(preset):
 def test_single_task_model_has_one_tower():
     model = _model([0, 0, 0, 0], tasks=TASKS[:1])
     assert model.count_params() == 41 * 32 + 33 * 16 + 17 * 8 + 9 * 4 + 5
+    assert count_parameters(40, TASKS[:1], _hard([1, 1, 1, 1])) == model.count_params()
 
 
 def test_shared_layer_is_one_object_used_by_every_tower():
@@ -111,4 +120,19 @@ def test_saved_model_reports_regression_in_original_units(tmp_path):
 
 def test_mismatched_mask_is_rejected():
     with pytest.raises(ValueError, match="one entry per hidden layer"):
-        build_model(40, TASKS, WIDTHS, [True, False], DROPOUT)
+        _hard([True, False])
+    with pytest.raises(ValueError, match="one rate per hidden layer"):
+        HardSharing(WIDTHS, [0.5], sharing_mask=[1, 1, 0, 0])
+    with pytest.raises(ValueError, match="entries must be 0"):
+        _hard([1, 2, 0, 0])
+
+
+def test_a_model_needs_a_task():
+    with pytest.raises(ValueError, match="at least one task"):
+        build_model(40, [], _hard([1, 1, 0, 0]))
+
+
+def test_no_hidden_layer_puts_the_heads_on_the_input():
+    head_only = HardSharing((), (), sharing_mask=())
+    model = build_model(40, TASKS, head_only)
+    assert model.count_params() == count_parameters(40, TASKS, head_only) == 41 * 5

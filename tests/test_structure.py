@@ -42,10 +42,22 @@ LIGHT = (
     "mtrl.logs",
     "mtrl.precision",
     "mtrl.prepare",
-    "mtrl.sharing",
+    "mtrl.ordering",
+    "mtrl.plugins",
+    "mtrl.architectures.presets",
+    "mtrl.weightings",
 )
 # framework-free at import time; their functions may import a framework once it is chosen
-LAZY = ("mtrl.backends", "mtrl.backends.base", "mtrl.runtime", "mtrl.worker")
+LAZY = (
+    "mtrl.backends",
+    "mtrl.backends.base",
+    "mtrl.backends.torch",
+    "mtrl.backends.jax",
+    "mtrl.architectures",
+    "mtrl.architectures.base",
+    "mtrl.runtime",
+    "mtrl.worker",
+)
 WORKER_MAY_IMPORT = ("mtrl.worker", "mtrl.logs", "mtrl.runtime")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60

@@ -18,6 +18,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from mtrl.architectures.hard import HardSharing  # noqa: E402
 from mtrl.backends.torch.adam import FusedAdam  # noqa: E402
 from mtrl.backends.torch.autocast import autocast_view  # noqa: E402
 from mtrl.backends.torch.layers import dropout_mask  # noqa: E402
@@ -29,7 +30,9 @@ TASKS = [TaskSpec("a", "binary"), TaskSpec("b", "regression"), TaskSpec("c", "mu
 
 def check_fast_forward_equals_keras() -> None:
     keras.utils.set_random_seed(0)
-    model = build_model(40, TASKS, (16, 8, 8, 4), (True, False, False, True), (0.0, 0.0, 0.5, 0.5))
+    model = build_model(
+        40, TASKS, HardSharing((16, 8, 8, 4), (0.0, 0.0, 0.5, 0.5), sharing_mask=(True, False, False, True))
+    )
     view = autocast_view(model, None)
     x = torch.rand(5, 40)
     keras_out = model(x, training=False)
@@ -66,7 +69,9 @@ def check_sparse_first_layer() -> None:
     """The first layers read a bag-of-words batch through its non-zeros: same outputs and gradients."""
     keras.utils.set_random_seed(0)
     # private first layers (three towers on the input), as in the high-sharing preset
-    model = build_model(300, TASKS, (16, 8, 8, 4), (False, False, True, True), (0.0, 0.0, 0.5, 0.5))
+    model = build_model(
+        300, TASKS, HardSharing((16, 8, 8, 4), (0.0, 0.0, 0.5, 0.5), sharing_mask=(False, False, True, True))
+    )
     rng = np.random.default_rng(0)
     dense = np.where(rng.random((12, 300)) < 0.03, rng.integers(1, 5, (12, 300)), 0).astype("float32")
     dense[[3, 11]] = 0  # empty rows, like a padded last batch
@@ -120,7 +125,11 @@ def check_sparse_batches_train_like_dense_ones() -> None:
     results = []
     for sparse in (False, True):
         keras.utils.set_random_seed(0)
-        model = build_model(300, tasks, (16, 8, 8, 4), (False, False, True, True), (0.0, 0.0, 0.5, 0.5))
+        model = build_model(
+            300,
+            tasks,
+            HardSharing((16, 8, 8, 4), (0.0, 0.0, 0.5, 0.5), sharing_mask=(False, False, True, True)),
+        )
         view = autocast_view(model, "bfloat16")
         assert view.reads_sparse_batches
         compile_model(view, tasks, FusedAdam(learning_rate=0.01), 0.01)
@@ -167,7 +176,11 @@ def check_lean_losses_and_metrics_equal_keras() -> None:
     results = []
     for lean in (False, True):
         keras.utils.set_random_seed(0)
-        model = build_model(300, TASKS, (16, 8, 8, 4), (True, False, False, True), (0.0, 0.0, 0.5, 0.5))
+        model = build_model(
+            300,
+            TASKS,
+            HardSharing((16, 8, 8, 4), (0.0, 0.0, 0.5, 0.5), sharing_mask=(True, False, False, True)),
+        )
         view = autocast_view(model, "bfloat16")
         compile_model(view, TASKS, FusedAdam(learning_rate=0.01), 0.01, {"b": 0.5})
         if not lean:
@@ -198,7 +211,9 @@ def check_lean_falls_back_to_keras() -> None:
     """Models compiled without metrics, or fed without sample weights, train through Keras's code."""
     keras.utils.set_random_seed(0)
     tasks = TASKS[:1]
-    model = build_model(30, tasks, (8, 8, 4, 4), (True, True, True, True), (0.0, 0.0, 0.5, 0.5))
+    model = build_model(
+        30, tasks, HardSharing((8, 8, 4, 4), (0.0, 0.0, 0.5, 0.5), sharing_mask=(True, True, True, True))
+    )
     view = autocast_view(model, "bfloat16")
     view.compile(optimizer=FusedAdam(learning_rate=0.01), loss={"a": "binary_crossentropy"})
     x = np.random.default_rng(0).random((32, 30)).astype("float32")
@@ -206,7 +221,7 @@ def check_lean_falls_back_to_keras() -> None:
     history = view.fit(x, y, batch_size=16, epochs=2, verbose=0).history  # no metrics, no weights
     assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all(), history
     # a head reading the input directly keeps a float32 kernel gradient
-    head_only = build_model(30, tasks, (), (), ())
+    head_only = build_model(30, tasks, HardSharing((), (), sharing_mask=()))
     fast = autocast_view(head_only, "bfloat16")
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = fast.fast_call(torch.from_numpy(x), training=True)

@@ -14,11 +14,16 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
+def tiny(**overrides) -> dict:
+    """tests/data/tiny.yaml as a dict, with top-level overrides (defaults not filled in)."""
+    config = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
+    config.update(overrides)
+    return config
+
+
 def tiny_config(tmp_path: Path, **overrides) -> Path:
     """Write tests/data/tiny.yaml with ``results`` in ``tmp_path`` and top-level overrides."""
-    config = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
-    config["results"] = str(tmp_path / "results")
-    config.update(overrides)
+    config = tiny(results=str(tmp_path / "results"), **overrides)
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

@@ -107,6 +107,7 @@ class Backend:
         or a faster view of the same layers (:meth:`training_view`). In bfloat16 the layers are
         built under :attr:`bfloat16_policy`.
         """
+        from mtrl import weightings
         from mtrl.model import compile_model
 
         policy = self.bfloat16_policy if precision == "bfloat16" else None
@@ -114,7 +115,13 @@ class Backend:
             model = build_model()
         trainer = self.training_view(model, precision, self.uses_device_rows(device_rows))
         optimizer = self.optimizer(spec.optimizer, spec.learning_rate)
-        compile_model(trainer, tasks, optimizer, spec.learning_rate, spec.loss_weights)
+        weighting = weightings.create(spec.weighting, spec.tasks, weights=spec.loss_weights)
+        if not weighting.constant:
+            raise ValueError(
+                f"weighting {spec.weighting!r} changes the weights in training: not supported yet"
+            )
+        loss_weights = weighting.loss_weights(0, {})  # constant: the weights of every epoch
+        compile_model(trainer, tasks, optimizer, spec.learning_rate, loss_weights)
         return model, trainer
 
     def uses_device_rows(self, requested: bool | None = None) -> bool:

@@ -26,6 +26,3 @@ class TensorFlowBackend(Backend):
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-
-
-BACKEND = TensorFlowBackend

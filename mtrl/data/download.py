@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 MSD_ADDITIONAL_FILES = "http://millionsongdataset.com/sites/default/files/AdditionalFiles"
 TAGTRAUM_GENRES = "http://www.tagtraum.com/genres"
-DEFAULT_DIR = "data/msd"
 DEFAULT_TIMEOUT_S = 60.0
 CHUNK_BYTES = 1 << 20
 MB = 1_000_000
@@ -464,7 +463,7 @@ def _base_name(archive: Path, info: zipfile.ZipInfo) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    """The ``download`` config section, with defaults filled in and names checked."""
+    """The ``download`` config section (names, pins and defaults checked by the config schema)."""
 
     enabled: bool
     dir: str
@@ -481,30 +480,19 @@ class Settings:
 
 
 def settings(config: Mapping[str, Any]) -> Settings:
-    """Read ``config["download"]`` (every key optional); raise ValueError naming a bad value."""
-    section = config.get("download") or {}
-    unknown = sorted(set(section) - {"enabled", "dir", "files", "sha256", "timeout_s", "mirror"})
-    if unknown:
-        raise ValueError(f"download: unknown key(s) {', '.join(unknown)}")
-    names = list(REGISTRY)
-    files = section.get("files")
-    files = names if files is None else list(files)
-    for name in files:
-        if name not in REGISTRY:
-            raise ValueError(f"download.files: unknown file {name!r}; known: {', '.join(names)}")
-    pins = dict(section.get("sha256") or {})
-    for name, value in pins.items():
-        if name not in REGISTRY:
-            raise ValueError(f"download.sha256: unknown file {name!r}; known: {', '.join(names)}")
-        pins[name] = _checked_sha256(value, f"download.sha256.{name}")
-    directory = os.path.normpath(str(section.get("dir") or DEFAULT_DIR))
+    """Read ``config["download"]`` of a validated config, defaults filled in.
+
+    The workflow's config passes Snakemake's ``validate``; elsewhere use
+    :func:`mtrl.config.with_defaults`.
+    """
+    section = config["download"]
     return Settings(
-        enabled=bool(section.get("enabled", False)),
-        dir=directory,
-        files=tuple(dict.fromkeys(files)),
-        sha256=pins,
-        timeout=float(section.get("timeout_s", DEFAULT_TIMEOUT_S)),
-        mirror=section.get("mirror") or None,
+        enabled=section["enabled"],
+        dir=os.path.normpath(section["dir"]),
+        files=tuple(dict.fromkeys(section["files"])),
+        sha256={name: value.lower() for name, value in section["sha256"].items()},
+        timeout=float(section["timeout_s"]),
+        mirror=section["mirror"] or None,
     )
 
 

@@ -88,6 +88,3 @@ class JaxBackend(Backend):
         """None: the dense product is one XLA program, compiled once and cached across runs, and
         was measured faster than a sparse first layer plus a second program."""
         return None
-
-
-BACKEND = JaxBackend

@@ -85,6 +85,3 @@ class TorchBackend(Backend):
         from mtrl.backends.torch.predict import TorchSparsePlan
 
         return TorchSparsePlan.of(model)
-
-
-BACKEND = TorchBackend

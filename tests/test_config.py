@@ -1,0 +1,213 @@
+"""The config as the workflow sees it: schema defaults filled in, cross-key checks, run parameters."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from mtrl.config import (
+    SCHEMA_PATH,
+    ConfigError,
+    check_config,
+    load_config,
+    run_parameters,
+    sharing_masks,
+    with_defaults,
+)
+from mtrl.data.download import REGISTRY
+from mtrl.train import RunSpec
+from workflow import REPO, tiny
+
+#: A config with only the required keys.
+MINIMAL: dict[str, Any] = {
+    "target": "t",
+    "couplings": {"pair": ["t", "a"]},
+    "sharing": ["low"],
+    "train_sizes": [10],
+    "seeds": [1],
+    "model": {"widths": [8, 8, 4, 4], "dropout": [0, 0, 0.5, 0.5], "activation": "relu"},
+    "training": {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 8, "max_epochs": 2, "patience": 1},
+    "data": {
+        "source": "synthetic",
+        "split": {"val_fraction": 0.2, "test_fraction": 0.2, "seed": 0},
+        "synthetic": {"tasks": {"t": {"kind": "binary", "rho": 1.0}, "a": {"kind": "binary", "rho": 0.5}}},
+    },
+}
+
+
+def _schema_defaults(schema: dict, config: dict, path: str = "") -> dict[str, Any]:
+    """Key path -> default of every leaf property with a default whose parent is in ``config``.
+
+    An object with properties of its own (``findings``, ``download``) is followed instead.
+    """
+    found = {}
+    for name, sub in schema.get("properties", {}).items():
+        key = f"{path}{name}"
+        if "default" in sub and "properties" not in sub:
+            found[key] = sub["default"]
+        if isinstance(config.get(name), dict):
+            found.update(_schema_defaults(sub, config[name], f"{key}."))
+    return found
+
+
+def _at(config: dict, key: str) -> Any:
+    for part in key.split("."):
+        config = config[part]
+    return config
+
+
+def test_a_config_with_only_required_keys_gets_every_default():
+    filled = with_defaults(MINIMAL)
+    defaults = _schema_defaults(yaml.safe_load(SCHEMA_PATH.read_text()), filled)
+    assert {key: _at(filled, key) for key in defaults} == defaults
+    expected = {
+        "results": "results",
+        "backend": "torch",
+        "precision": "auto",
+        "sharing_presets": {},
+        "findings.alpha": 0.05,
+        "findings.adjustment": "holm",
+        "training.monitor": "target",
+        "training.loss_weights": {},
+        "training.feature_transform": "log1p",
+        "training.auxiliary_use_all_labels": False,
+        "data.synthetic.n_rows": 12000,
+        "download.enabled": False,
+        "download.dir": "data/msd",
+        "download.files": list(REGISTRY),
+        "download.sha256": {},
+        "download.timeout_s": 60,
+        "download.mirror": None,
+    }
+    assert {key: defaults[key] for key in expected} == expected
+    assert MINIMAL["training"].keys() == {
+        "optimizer",
+        "learning_rate",
+        "batch_size",
+        "max_epochs",
+        "patience",
+    }
+
+
+@pytest.mark.parametrize("config", [MINIMAL, tiny(), yaml.safe_load((REPO / "config.yaml").read_text())])
+def test_defaults_are_filled_the_way_snakemake_fills_them(config):
+    by_snakemake = copy.deepcopy(config)
+    validate(by_snakemake, str(SCHEMA_PATH))
+    assert with_defaults(config) == by_snakemake
+
+
+def test_a_given_value_wins_and_the_defaults_are_not_shared():
+    first = with_defaults({**MINIMAL, "findings": {"alpha": 0.01}})
+    assert first["findings"] == {"alpha": 0.01, "adjustment": "holm"}
+    first["training"]["loss_weights"]["t"] = 2.0
+    assert with_defaults(MINIMAL)["training"]["loss_weights"] == {}
+    assert "findings" not in MINIMAL  # the argument is not changed
+
+
+def test_schema_errors_name_the_key():
+    with pytest.raises(ConfigError, match=r"^training.monitor: 'best' is not one of \['target', 'total'\]"):
+        with_defaults({**MINIMAL, "training": {**MINIMAL["training"], "monitor": "best"}})
+    with pytest.raises(ConfigError, match=r"^config: 'seeds' is a required property"):
+        with_defaults({k: v for k, v in MINIMAL.items() if k != "seeds"})
+
+
+def test_load_config_reads_the_default_study():
+    config = load_config(REPO / "config.yaml")
+    assert config["findings"] == {"alpha": 0.05, "adjustment": "holm"}
+    assert load_config(MINIMAL) == with_defaults(MINIMAL)
+
+
+# --- sharing presets ----------------------------------------------------------------------------
+
+
+def test_sharing_masks_read_the_preset_table_once():
+    masks = sharing_masks(
+        with_defaults({**MINIMAL, "sharing": ["low", "mine"], "sharing_presets": {"mine": [0, 1, 1, 1]}})
+    )
+    assert masks["low"] == (True, True, False, False)
+    assert masks["mine"] == (False, True, True, True)
+    assert masks["none"] == (False,) * 4  # the single-task runs' mask
+
+
+def test_none_and_full_fit_any_depth():
+    three = {
+        **MINIMAL,
+        "sharing": ["full"],
+        "model": {**MINIMAL["model"], "widths": [8, 4, 4], "dropout": [0, 0, 0]},
+    }
+    masks = sharing_masks(load_config(three))
+    assert masks["full"] == (True,) * 3 and masks["none"] == (False,) * 3 and "low" not in masks
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"sharing": ["low", "medium"]},
+            "sharing: unknown preset 'medium'; available presets: full, high, interspersed, low, none "
+            "(define new ones under sharing_presets)",
+        ),
+        (
+            {"sharing": ["mine"], "sharing_presets": {"mine": [1, 1]}},
+            "sharing_presets.mine = [1, 1] has 2 entries but model.widths has 4 hidden layers; "
+            "give one entry per hidden layer, each 0 or 1",
+        ),
+        (
+            {"model": {"widths": [8, 4, 4], "dropout": [0, 0, 0], "activation": "relu"}},
+            "sharing: built-in preset 'low' = [1, 1, 0, 0] has 4 entries but model.widths has 3",
+        ),
+        (
+            {"sharing_presets": {"none": [1, 0, 0, 0]}},
+            "sharing_presets.none = [1, 0, 0, 0]: 'none' is the single-task baseline's preset and keeps "
+            "every layer private (all entries 0)",
+        ),
+        (
+            {"sharing_presets": {"none": [0, 0]}},
+            "sharing_presets.none = [0, 0] has 2 entries but model.widths has 4 hidden layers",
+        ),
+        (
+            {"training": {**MINIMAL["training"], "loss_weights": {"z": 2}}},
+            "training.loss_weights: unknown task 'z'; tasks of this study: t, a",
+        ),
+    ],
+)
+def test_check_config_names_the_bad_preset(changes, message):
+    config = with_defaults({**MINIMAL, **changes})
+    with pytest.raises(ConfigError) as err:
+        check_config(config)
+    assert str(err.value).startswith(message)
+
+
+def test_run_parameters_give_the_runspec_fields():
+    config = with_defaults(
+        {**MINIMAL, "training": {**MINIMAL["training"], "loss_weights": {"a": 0.5, "t": 2}}}
+    )
+    params = run_parameters(config, ["a"])
+    assert params == {
+        "widths": [8, 8, 4, 4],
+        "dropout": [0, 0, 0.5, 0.5],
+        "activation": "relu",
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "batch_size": 8,
+        "max_epochs": 2,
+        "patience": 1,
+        "monitor": "target",
+        "loss_weights": {"a": 0.5},
+        "feature_transform": "log1p",
+        "auxiliary_use_all_labels": False,
+        "precision": "auto",
+    }
+    spec = RunSpec(
+        tasks=["a"],
+        target="a",
+        n_train=10,
+        seed=1,
+        sharing_mask=list(sharing_masks(config)["none"]),
+        **params,
+    )
+    assert spec.sharing_mask == [False] * 4
