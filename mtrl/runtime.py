@@ -11,10 +11,10 @@ import os
 import sys
 
 
-def jax_cache_dir() -> str:
-    """Where compiled XLA programs are kept (``MTRL_CACHE_DIR``, else ``~/.cache/mtrl``)."""
+def cache_dir(name: str) -> str:
+    """Folder ``name`` of mtrl's caches (``MTRL_CACHE_DIR``, else ``~/.cache/mtrl``)."""
     root = os.environ.get("MTRL_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "mtrl")
-    return os.path.join(root, "jax")
+    return os.path.join(root, name)
 
 
 def has_gpu_hint() -> bool:

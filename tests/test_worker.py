@@ -458,8 +458,6 @@ WORKER_MUST_NOT_IMPORT = (
     "mtrl.job",
     "mtrl.model",
     "mtrl.sharing",
-    "mtrl.torch_training",
-    "mtrl.jax_training",
     "mtrl.backends",
     "keras",
     "jax",

@@ -24,9 +24,9 @@ class JaxBackend(Backend):
         XLA compilation is most of a small run's cost; every run of a study compiles the same
         few functions, so they are kept in a cache shared by all runs (and processes).
         """
-        from mtrl.runtime import has_gpu_hint, jax_cache_dir
+        from mtrl.runtime import cache_dir, has_gpu_hint
 
-        os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", jax_cache_dir())
+        os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", cache_dir(self.name))
         os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
         os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
         gpu = has_gpu_hint()
