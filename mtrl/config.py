@@ -11,7 +11,6 @@ that a bad config stops before any job runs. The workflow validates its config w
 from __future__ import annotations
 
 import copy
-import functools
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,18 +22,11 @@ import yaml
 from mtrl.architectures.presets import PresetError, resolve_masks
 from mtrl.couplings import AUTO_NAMES
 from mtrl.kinds import SINGLE_SHARING
-
-#: The study configuration's JSON schema (YAML), with every default.
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+from mtrl.schema import load_schema
 
 
 class ConfigError(ValueError):
     """A configuration value that cannot work, with the key, the value and what is allowed."""
-
-
-@functools.cache
-def _schema() -> dict[str, Any]:
-    return yaml.safe_load(SCHEMA_PATH.read_text())
 
 
 def _fill_defaults(validator: Any, properties: dict, instance: Any, schema: dict) -> Iterator[Any]:
@@ -61,7 +53,7 @@ def with_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
     naming the key of the first error.
     """
     filled = copy.deepcopy(dict(config))
-    error = jsonschema.exceptions.best_match(_DefaultingValidator(_schema()).iter_errors(filled))
+    error = jsonschema.exceptions.best_match(_DefaultingValidator(load_schema()).iter_errors(filled))
     if error is not None:
         key = ".".join(str(part) for part in error.absolute_path) or "config"
         raise ConfigError(f"{key}: {error.message}")

@@ -10,7 +10,6 @@ import yaml
 from snakemake.utils import validate
 
 from mtrl.config import (
-    SCHEMA_PATH,
     ConfigError,
     check_config,
     load_config,
@@ -19,6 +18,7 @@ from mtrl.config import (
     with_defaults,
 )
 from mtrl.data.download import REGISTRY
+from mtrl.schema import SCHEMA_PATH
 from mtrl.train import RunSpec
 from workflow import REPO, tiny
 
