@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     import keras
 
+    from mtrl.calibration import NetworkShape
     from mtrl.data.prepared import PreparedData
+    from mtrl.precision import PrecisionChoice
     from mtrl.run_inputs import RunInputs
     from mtrl.spec import RunSpec
     from mtrl.tasks import TaskSpec
@@ -83,15 +85,30 @@ class Backend:
         """The kind of device the job computes on: ``cpu``, or e.g. ``cuda``/``gpu``."""
         return "cpu"
 
-    def auto_precision(self) -> str:
-        """What precision ``auto`` means here (float32 unless bfloat16 is measured faster)."""
-        return "float32"
+    def auto_precision(self, shape: NetworkShape | None = None) -> PrecisionChoice:
+        """What precision ``auto`` means here, and why: float32 unless bfloat16 is measured faster.
 
-    def precision(self, setting: str) -> str:
-        """The precision a run trains in: ``setting``, or :meth:`auto_precision` for ``auto``."""
-        from mtrl.precision import AUTO, check_precision
+        ``shape``: the network the study trains (a backend that measures, measures at it).
+        """
+        from mtrl.precision import FLOAT32, PrecisionChoice
 
-        return self.auto_precision() if check_precision(setting) == AUTO else setting
+        return PrecisionChoice(FLOAT32, f"the {self.name} backend trains in float32 unless told otherwise")
+
+    def choose_precision(self, setting: str, shape: NetworkShape | None = None) -> PrecisionChoice:
+        """The precision a run or study trains in: ``setting``, or :meth:`auto_precision` for ``auto``."""
+        from mtrl.precision import AUTO, PrecisionChoice, check_precision
+
+        if check_precision(setting) == AUTO:
+            return self.auto_precision(shape)
+        return PrecisionChoice(setting, f"set in the config (precision: {setting})")
+
+    def precision(self, setting: str, shape: NetworkShape | None = None) -> str:
+        """The precision a run trains in: ``setting``, or :meth:`auto_precision`'s for ``auto``."""
+        return self.choose_precision(setting, shape).precision
+
+    def hardware_note(self, precision: str) -> str | None:
+        """Why this machine is a poor fit for ``precision`` (trained in all the same), or None."""
+        return None
 
     def build_trainer(
         self,

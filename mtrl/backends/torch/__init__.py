@@ -53,15 +53,52 @@ class TorchBackend(Backend):
 
         return cpu_has_bfloat16()
 
-    def auto_precision(self) -> str:
-        """bfloat16 where the hardware computes it natively (:meth:`native_bfloat16`), else float32."""
-        if self.native_bfloat16():
-            return "bfloat16"
-        logging.getLogger("mtrl").info(
-            "precision auto: this CPU has no AVX512-BF16/AMX, so PyTorch trains in float32 "
-            "(the default study: 1.6x the bfloat16 time, still faster than JAX; README, Performance)"
-        )
-        return "float32"
+    def auto_precision(self, shape=None):
+        """On a CUDA GPU bfloat16 where it supports it; on a CPU with native bfloat16, whichever
+        precision a short measurement at ``shape`` finds faster (:mod:`mtrl.calibration`, cached
+        per CPU model, threads and versions); float32 on other CPUs (not measured)."""
+        from mtrl.precision import BFLOAT16, FLOAT32, PrecisionChoice, cpu_model_name
+
+        native = self.native_bfloat16()
+        if self.device == "cuda":
+            support = "supports" if native else "does not support"
+            return PrecisionChoice(BFLOAT16 if native else FLOAT32, f"the CUDA GPU {support} bfloat16")
+        if not native:
+            logging.getLogger("mtrl").info(
+                "precision auto: this CPU has no AVX512-BF16/AMX, so PyTorch trains in float32 "
+                "(the default study: 1.6x the bfloat16 time, still faster than JAX; README, Performance)"
+            )
+            reason = f"the CPU ({cpu_model_name()}) has no AVX512-BF16/AMX-BF16 instructions (not measured)"
+            return PrecisionChoice(FLOAT32, reason)
+        return self._calibrated(shape)
+
+    def _calibrated(self, shape):
+        from mtrl.calibration import NetworkShape, calibrated_choice, calibration_key
+        from mtrl.runtime import cache_dir
+
+        shape = shape or NetworkShape()
+        key = calibration_key(shape, self.threads())
+        choice = calibrated_choice(key, lambda: self.measure_step_seconds(shape), cache_dir("precision"))
+        logging.getLogger("mtrl").info("precision auto: %s: %s", choice.precision, choice.reason)
+        return choice
+
+    def threads(self) -> int:
+        """The CPU threads PyTorch computes with in this process."""
+        import torch
+
+        return torch.get_num_threads()
+
+    def measure_step_seconds(self, shape) -> dict[str, list[float]]:
+        """Training-step times in float32 and bfloat16 at ``shape`` (:mod:`.calibrate`)."""
+        from mtrl.backends.torch.calibrate import measure_step_seconds
+
+        return measure_step_seconds(self, shape)
+
+    def hardware_note(self, precision: str) -> str | None:
+        if precision != "bfloat16" or self.native_bfloat16():
+            return None
+        where = "GPU" if self.device == "cuda" else "CPU (no AVX512-BF16/AMX-BF16)"
+        return f"this {where} has no native bfloat16 (slower here, but the study's precision)"
 
     def training_view(self, model, precision: str, device_rows: bool):
         from mtrl.backends.torch.autocast import autocast_view
