@@ -25,6 +25,7 @@ report: front_page()
 
 include: "rules/download.smk"
 include: "rules/data.smk"
+include: "rules/numerics.smk"
 include: "rules/train.smk"
 include: "rules/aggregate.smk"
 include: "rules/plots.smk"

@@ -22,7 +22,13 @@ def run_job(
     history_path: str,
     metrics_path: str,
     backend: str,
+    study_numerics: dict[str, str] | None = None,
 ) -> None:
-    """Train the run ``spec`` (``RunSpec`` keyword arguments) on the prepared data at ``data_path``."""
+    """Train the run ``spec`` (``RunSpec`` keyword arguments) on the prepared data at ``data_path``.
+
+    ``study_numerics``: the backend, precision and device the study resolved (``numerics.json``).
+    """
     data = cached_prepared(data_path)  # the warm worker's parsed copy, else read from disk
-    train_run(data, RunSpec(**spec), model_path, history_path, metrics_path, backend)
+    train_run(
+        data, RunSpec(**spec), model_path, history_path, metrics_path, backend, study_numerics=study_numerics
+    )

@@ -7,6 +7,7 @@ chosen the backend.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -18,10 +19,12 @@ import pandas as pd  # at import: the warm worker's server loads it once for eve
 
 from mtrl import backends
 from mtrl.architectures import architecture_of
+from mtrl.calibration import NetworkShape
 from mtrl.data.prepared import PreparedData, read_prepared
 from mtrl.errors import NonFiniteLossError
 from mtrl.evaluation import evaluate_model
 from mtrl.io import atomic_path, write_json
+from mtrl.numerics import job_warnings
 from mtrl.run_inputs import RunInputs, prepare_run_inputs
 from mtrl.spec import RunSpec
 from mtrl.tasks import TaskSpec
@@ -37,11 +40,12 @@ def train_run(
     metrics_path: str | Path,
     backend: str,
     device_rows: bool | None = None,
+    study_numerics: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate and write ``model.keras``, ``history.csv`` and ``metrics.json`` (last).
 
     ``data``: the prepared data or its file. ``device_rows``: JAX only (default: on an accelerator).
-    """
+    ``study_numerics``: the study's resolved numerics (:mod:`mtrl.numerics`; :func:`run_precision`)."""
     impl = backends.get(backend)
     impl.uses_device_rows(device_rows)  # a ValueError now on a backend without device rows
     keras = impl.import_keras()
@@ -50,10 +54,10 @@ def train_run(
     t_start = time.perf_counter()
     impl.prepare_process()
     impl.seed(spec.seed)
-    precision = impl.precision(spec.precision)
     data = data if isinstance(data, PreparedData) else read_prepared(data)
     inputs = prepare_run_inputs(data, spec)
     input_dim = data.dataset.features.shape[1]
+    precision = run_precision(impl, spec, input_dim, study_numerics)
     network = network_builder(spec, inputs.tasks, input_dim)
     model, trainer = impl.build_trainer(network, spec, inputs.tasks, precision, device_rows)
     monitor = _monitor(spec, inputs, data)
@@ -65,8 +69,7 @@ def train_run(
     callbacks = [finite_loss_guard(), early]
     history = trainer.fit(
         train_data, validation_data=val_data, epochs=spec.max_epochs, callbacks=callbacks, verbose=0
-    )
-    history = history.history
+    ).history
     t_evaluate = time.perf_counter()
     saved = with_original_units(model, inputs.tasks, inputs.scaling)
     metrics = evaluate_model(saved, data, inputs.tasks, spec.feature_transform, inputs.train_labels)
@@ -86,9 +89,23 @@ def train_run(
         "parameters": count_parameters(input_dim, inputs.tasks, architecture_of(spec)),
         "train_rows": len(inputs.train_rows),
     }
-    result = run_document(spec, inputs, backend, precision, training, metrics)
+    result = run_document(spec, inputs, backend, precision, training, metrics, impl.device)
     write_json(metrics_path, result)
     return result
+
+
+def run_precision(
+    impl: backends.Backend, spec: RunSpec, input_dim: int, study_numerics: Mapping[str, str] | None
+) -> str:
+    """The precision the run trains in (``spec.precision``; ``auto``: the backend's choice at the
+    run's shapes), with a warning where it or the device differs from the study's numerics."""
+    shape = NetworkShape(input_dim, tuple(spec.widths), tuple(spec.dropout), spec.batch_size)
+    precision = impl.precision(spec.precision, shape)
+    if study_numerics is not None:
+        note = impl.hardware_note(precision)
+        for warning in job_warnings(study_numerics, impl.name, precision, impl.device, note):
+            logging.getLogger("mtrl").warning("%s", warning)
+    return precision
 
 
 def _training_summary(
@@ -135,8 +152,12 @@ def run_document(
     precision: str,
     training: Mapping[str, Any],
     metrics: Mapping[str, Any],
+    device: str,
 ) -> dict[str, Any]:
-    """The content of a run's ``metrics.json``: identity, training summary, labels, metrics."""
+    """The content of a run's ``metrics.json``: identity, training summary, labels, metrics.
+
+    ``device``: the class of device the run trained on (``cpu``, ``cuda``, ``gpu``, ...).
+    """
     return {
         "run": {
             **dict(spec.labels),
@@ -147,6 +168,7 @@ def run_document(
             "sharing_mask": [int(v) for v in spec.sharing_mask],
             "backend": backend,
             "precision": precision,
+            "device": device,
         },
         "training": dict(training),
         "labelled": inputs.n_labelled,

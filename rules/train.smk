@@ -25,6 +25,7 @@ rule train_multitask:
 rule train_single_task:
     input:
         data=DATA,
+        numerics=NUMERICS,
     output:
         model=f"{STL_RUN}/model.keras",
         history=f"{STL_RUN}/history.csv",

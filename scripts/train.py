@@ -10,7 +10,10 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
 from mtrl.couplings import run_tasks
+from mtrl.numerics import NUMERICS_KEYS, read_numerics
 from mtrl.worker import run
+
+study_numerics = read_numerics(snakemake.input.numerics)  # its precision is the run's already
 
 run(
     "mtrl.job:run_job",
@@ -21,6 +24,7 @@ run(
         "history_path": snakemake.output.history,
         "metrics_path": snakemake.output.metrics,
         "backend": snakemake.params.backend,
+        "study_numerics": {key: study_numerics[key] for key in NUMERICS_KEYS},
     },
     log=snakemake.log[0],
     backend=snakemake.params.backend,

@@ -20,7 +20,10 @@ from mtrl.train import RunSpec, train_run
 spec = RunSpec(tasks=["t_target", "t_close", "t_reg"], target="t_target", n_train=80, seed=1,
                sharing_mask=[True, True, False, False], widths=(16, 8, 8, 4), max_epochs=4, patience=2,
                batch_size=32, precision=precision)
-train_run(data, spec, f"{out}/model.keras", f"{out}/history.csv", f"{out}/metrics.json", backend)
+# the study resolved another device class (a node of another kind): trained all the same, with a warning
+study = {"backend": backend, "precision": precision, "device": "tpu"}
+train_run(data, spec, f"{out}/model.keras", f"{out}/history.csv", f"{out}/metrics.json", backend,
+          study_numerics=study if precision != "auto" else None)
 """
 
 
@@ -34,6 +37,8 @@ def _train(tmp_path, prepared, backend, precision):
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    warned = "this run trains on device 'cpu', the study resolved 'tpu'" in proc.stderr
+    assert warned == (precision != "auto"), proc.stderr[-3000:]
     return json.loads((out / "metrics.json").read_text()), out
 
 
@@ -48,6 +53,7 @@ def test_backend_trains_a_run_whose_model_loads_anywhere(
 
     doc, out = _train(tmp_path, tiny_prepared, backend, precision)
     assert doc["run"]["backend"] == backend and doc["run"]["precision"] == resolved
+    assert doc["run"]["device"] == "cpu"
     assert 1 <= doc["training"]["epochs_trained"] <= 4
     test = doc["metrics"]["test"]
     assert 0 <= test["t_target"]["model"]["error"] <= 0.5

@@ -18,6 +18,7 @@ def test_default_config_expands_the_full_grid(tmp_path):
     assert counts["train_single_task"] == len(tasks) * n
     for rule in (
         "prepare_data",
+        "resolve_numerics",
         "task_correlations",
         "collect_runs",
         "summarise",
@@ -40,7 +41,8 @@ def test_one_run_by_path_needs_only_that_run(tmp_path):
     config = tiny_config(tmp_path)
     target = tmp_path / "results/runs/tight/interspersed/n40/seed2/metrics.json"
     counts = job_counts(snakemake(str(target), "-n", "--cores", "2", "--configfile", str(config)).stdout)
-    assert counts == {"prepare_data": 1, "train_multitask": 1, "total": 2}
+    # ... and the study's numerics, resolved once (its precision is every run's)
+    assert counts == {"prepare_data": 1, "resolve_numerics": 1, "train_multitask": 1, "total": 3}
 
 
 @pytest.mark.parametrize(
