@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from mtrl.kinds import MULTITASK, SINGLE
+from mtrl.numerics import numerics_label
 from mtrl.stats.intervals import mean_interval, paired_difference
 from mtrl.stats.pairing import paired_with_single
 from mtrl.tasks import higher_is_better
@@ -56,16 +57,17 @@ def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
                             "training_seconds": training["training_seconds"],
                             "backend": run["backend"],
                             "precision": run["precision"],
+                            "device": run["device"],
                         }
                     )
     frame = pd.DataFrame(rows)
     if frame.empty:
         raise ValueError("no run metrics to tabulate")
-    mixed = sorted({f"{b}/{p}" for b, p in zip(frame["backend"], frame["precision"], strict=True)})
-    if len(mixed) > 1:  # e.g. precision auto on cluster nodes with and without bfloat16
+    mixed = sorted(set(map(numerics_label, frame["backend"], frame["precision"], frame["device"])))
+    if len(mixed) > 1:  # e.g. jobs on nodes of two kinds; the pairing refuses mixed pairs
         logging.getLogger("mtrl").warning(
-            "the runs mix backends/precisions (%s): compare within one, or set backend and "
-            "precision explicitly and rerun",
+            "the runs mix numerics (backend/precision/device: %s): a multi-task run is compared only "
+            "with a single-task partner of the same numerics",
             ", ".join(mixed),
         )
     return frame.sort_values([*RUN_KEYS, "task", "split", "metric"], kind="stable").reset_index(drop=True)

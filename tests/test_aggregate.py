@@ -13,24 +13,28 @@ def _doc(kind="multitask", seed=1, **run) -> dict:
     identity = {"kind": kind, "coupling": "tight", "sharing": "low", "n_train": 100, "seed": seed}
     result = {"model": {"error": 0.3, "accuracy": 0.7}, "baseline": {"error": 0.5, "accuracy": 0.5}, "n": 50}
     return {
-        "run": {**identity, "backend": "torch", "precision": "bfloat16", **run},
+        "run": {**identity, "backend": "torch", "precision": "bfloat16", "device": "cpu", **run},
         "training": {"epochs_trained": 3, "training_seconds": 1.5},
         "metrics": {"test": {"t": result}},
     }
 
 
-def test_runs_table_records_the_backend_and_precision_of_each_run():
-    table = runs_table([_doc(), _doc(seed=2, backend="jax", precision="float32")], "t")
-    assert set(zip(table["seed"], table["backend"], table["precision"], strict=True)) == {
-        (1, "torch", "bfloat16"),
-        (2, "jax", "float32"),
+def test_runs_table_records_the_backend_precision_and_device_of_each_run(caplog):
+    table = runs_table([_doc(), _doc(seed=2, backend="jax", precision="float32", device="gpu")], "t")
+    assert set(zip(table["seed"], table["backend"], table["precision"], table["device"], strict=True)) == {
+        (1, "torch", "bfloat16", "cpu"),
+        (2, "jax", "float32", "gpu"),
     }
+    assert (
+        "the runs mix numerics (backend/precision/device: jax/float32/gpu, torch/bfloat16/cpu)" in caplog.text
+    )
 
 
-def test_runs_table_invents_no_precision():
+@pytest.mark.parametrize("key", ["precision", "device"])
+def test_runs_table_invents_no_precision_or_device(key):
     doc = _doc()
-    del doc["run"]["precision"]
-    with pytest.raises(KeyError, match="precision"):
+    del doc["run"][key]
+    with pytest.raises(KeyError, match=key):
         runs_table([doc], "t")
 
 

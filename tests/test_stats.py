@@ -4,6 +4,7 @@ import pytest
 
 from mtrl.aggregate import comparison_table, summary_table
 from mtrl.stats import (
+    NumericsMismatchError,
     mean_interval,
     paired_difference,
     paired_with_single,
@@ -116,6 +117,45 @@ def test_paired_with_single_refuses_two_single_task_runs_of_one_seed():
     )
     with pytest.raises(ValueError, match="more than one single-task run of 't'"):
         paired_with_single(runs)
+
+
+def _with_numerics(row, backend="torch", precision="bfloat16", device="cpu"):
+    return {**row, "backend": backend, "precision": precision, "device": device}
+
+
+def test_paired_with_single_refuses_pairs_of_different_numerics_naming_them():
+    runs = pd.DataFrame([
+        _with_numerics(_row("single", "t", 1, 0.40)),
+        _with_numerics(_row("multitask", "t", 1, 0.30)),
+        _with_numerics(_row("single", "t", 2, 0.41), precision="float32"),  # a node without bfloat16
+        _with_numerics(_row("multitask", "t", 2, 0.32)),
+        _with_numerics(_row("multitask", "t", 2, 0.31, split="val")),
+        _with_numerics(_row("single", "t", 2, 0.42, split="val"), precision="float32"),
+        _with_numerics(_row("single", "t", 3, 0.41), device="cuda"),
+        _with_numerics(_row("multitask", "t", 3, 0.30, sharing="high")),
+    ])  # fmt: skip
+    with pytest.raises(NumericsMismatchError) as caught:
+        comparison_table(runs, "t")
+    message = str(caught.value)
+    assert message.startswith(
+        "refusing to compare runs trained with different numerics (backend/precision/device): "
+    )
+    assert (
+        "multi-task run tight/low/n100/seed2 (torch/bfloat16/cpu) and its single-task partner "
+        "single/t/n100/seed2 (torch/float32/cpu)" in message
+    )
+    assert (
+        "tight/high/n100/seed3 (torch/bfloat16/cpu) and its single-task partner single/t/n100/seed3 "
+        "(torch/bfloat16/cuda)" in message
+    )
+    assert message.count("multi-task run") == 2  # one name per pair of runs, not per split or metric
+    assert "seed1" not in message
+    with pytest.raises(NumericsMismatchError):
+        seed_gains(runs, "t", "error")
+    # the same runs in one precision and device pair as before, without the numerics columns in the result
+    same = runs.assign(precision="bfloat16", device="cpu")
+    pairs = paired_with_single(same)
+    assert len(pairs) == 4 and "precision_partner" not in pairs and set(pairs["precision"]) == {"bfloat16"}
 
 
 def test_every_comparison_pairs_the_same_runs():

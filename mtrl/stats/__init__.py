@@ -32,7 +32,7 @@ from mtrl.stats.intervals import (
     paired_difference,
 )
 from mtrl.stats.multiplicity import METHOD_NAMES, adjust_p_values, is_detectable, method_name
-from mtrl.stats.pairing import CELL_KEYS, PAIR_KEYS, paired_with_single
+from mtrl.stats.pairing import CELL_KEYS, PAIR_KEYS, NumericsMismatchError, paired_with_single
 
 __all__ = [
     "CELL_KEYS",
@@ -41,6 +41,7 @@ __all__ = [
     "PAIR_KEYS",
     "InteractionTest",
     "MeanInterval",
+    "NumericsMismatchError",
     "PairedDifference",
     "adjust_p_values",
     "average_relative_improvement",
