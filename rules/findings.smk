@@ -4,6 +4,7 @@ rule findings:
         comparison=f"{RESULTS}/tables/comparison.csv",
         summary=f"{RESULTS}/tables/summary.csv",
         description="report/workflow.rst",
+        numerics=NUMERICS,
     output:
         markdown=f"{RESULTS}/findings.md",
         html=report(

@@ -10,6 +10,7 @@ import pandas as pd
 from mtrl.findings import write_findings
 from mtrl.io import atomic_path
 from mtrl.logs import logged_to
+from mtrl.numerics import read_numerics
 from mtrl.report import findings_page, front_page
 
 with logged_to(snakemake.log[0]):
@@ -23,6 +24,7 @@ with logged_to(snakemake.log[0]):
         auxiliary_all_labels=snakemake.params.auxiliary_all_labels,
         couplings=snakemake.params.couplings,
         sharings=snakemake.params.sharing,
+        numerics=read_numerics(snakemake.input.numerics),
     )
     for path, content in (
         (snakemake.output.markdown, text),

@@ -237,3 +237,55 @@ def test_intervals_excluding_zero_without_adjusted_support_are_named_as_suggesti
     assert "read them as suggestive only" in text
     all_gain = write_findings(*tables(ALL_GAIN), TARGET)
     assert "Before adjustment" not in all_gain
+
+
+# --- what the runs trained with -------------------------------------------------------------------------
+
+NUMERICS = {
+    "backend": "torch",
+    "precision": "bfloat16",
+    "device": "cpu",
+    "setting": "auto",
+    "decided_by": "measured at the study's network shapes (...): bfloat16 is 1.80x as fast",
+}
+
+
+def test_findings_header_says_what_the_runs_trained_with_and_how_precision_was_chosen():
+    runs = ALL_GAIN.assign(backend="torch", precision="bfloat16", device="cpu")
+    text = write_findings(*tables(runs), TARGET, numerics=NUMERICS)
+    sentence = (
+        "**Numerics.** Every run trained with backend `torch` in bfloat16 on device `cpu`, as resolved once "
+        "for the study from `precision: auto`: measured at the study's network shapes (...): bfloat16 is "
+        "1.80x as fast."
+    )
+    assert sentence in text
+    assert text.index(sentence) < text.index("## Q1.")  # in the header
+    explicit = {**NUMERICS, "precision": "float32", "setting": "float32", "decided_by": "set in the config"}
+    runs32 = runs.assign(precision="float32")
+    assert (
+        "in float32 on device `cpu`, as resolved once for the study from `precision: float32`: "
+        "set in the config." in write_findings(*tables(runs32), TARGET, numerics=explicit)
+    )
+
+
+def test_findings_name_mixed_numerics_and_what_the_study_resolved():
+    runs = ALL_GAIN.assign(backend="torch", precision="bfloat16", device="cpu")
+    runs.loc[runs["coupling"] == "loose", "device"] = "cuda"
+    runs.loc[(runs["kind"] == "single") & (runs["n_train"] == 400), "device"] = "cuda"
+    runs.loc[(runs["kind"] == "multitask") & (runs["n_train"] == 400), "device"] = "cuda"
+    text = write_findings(*tables(runs[runs["n_train"] == 400]), TARGET, numerics=NUMERICS)
+    assert "Every run trained with backend `torch` in bfloat16 on device `cuda`; the study resolved " in text
+    mixed = write_findings(*tables(runs[runs["coupling"] != "loose"]), TARGET, numerics=NUMERICS)
+    assert (
+        "The runs mix backend/precision/device (`torch/bfloat16/cpu`, `torch/bfloat16/cuda`); a multi-task "
+        "run is compared only with a single-task partner of the same numerics; the study resolved "
+        "`torch/bfloat16/cpu` once from `precision: auto`:" in mixed
+    )
+
+
+def test_findings_without_numerics_columns_have_no_numerics_sentence():
+    assert "**Numerics.**" not in write_findings(*tables(ALL_GAIN), TARGET)
+    runs = ALL_GAIN.assign(backend="jax", precision="float32", device="gpu")
+    assert "**Numerics.** Every run trained with backend `jax` in float32 on device `gpu`." in write_findings(
+        *tables(runs), TARGET
+    )

@@ -6,6 +6,9 @@ unadjusted interval excludes zero) and the average relative improvement over all
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -19,27 +22,61 @@ from mtrl.findings.wording import (
     seed_count,
     setting_label,
 )
+from mtrl.numerics import NUMERICS_KEYS, numerics_label
 from mtrl.stats.multiplicity import method_name
 from mtrl.tasks import higher_is_better
 
 
-def header(target: str, metric: str, split: str, alpha: float, method: str, cells: pd.DataFrame) -> str:
-    """The title and how every number below was computed."""
+def header(
+    target: str,
+    metric: str,
+    split: str,
+    alpha: float,
+    method: str,
+    cells: pd.DataFrame,
+    numerics: str | None = None,
+) -> str:
+    """The title, how every number below was computed and (``numerics``) what the runs trained with."""
     better = "higher" if higher_is_better(metric) else "lower"
-    return "\n".join(
-        [
-            f"# Findings: does multi-task learning help `{target}`?",
-            "",
-            f"Primary metric: **{metric}** on the {split} split ({better} is better). A gain is "
-            f"sign-adjusted so that a positive gain means multi-task is better than single-task on "
-            f"`{target}`, paired by seed and training size. Intervals are two-sided 95% t intervals over "
-            f"seeds; p-values are paired t-tests (scipy.stats), adjusted with the {method_name(method)} "
-            f"method (statsmodels) within each family of tests named below, at alpha = {alpha:g}. A "
-            f"difference is called detectable only when its interval excludes zero and its adjusted p-value "
-            f"is below alpha. The grid has {len(cells)} cells "
-            f"(coupling x sharing x training size) with {seed_count(cells['n_seeds'])}.",
-        ]
-    )
+    lines = [
+        f"# Findings: does multi-task learning help `{target}`?",
+        "",
+        f"Primary metric: **{metric}** on the {split} split ({better} is better). A gain is "
+        f"sign-adjusted so that a positive gain means multi-task is better than single-task on "
+        f"`{target}`, paired by seed and training size. Intervals are two-sided 95% t intervals over "
+        f"seeds; p-values are paired t-tests (scipy.stats), adjusted with the {method_name(method)} "
+        f"method (statsmodels) within each family of tests named below, at alpha = {alpha:g}. A "
+        f"difference is called detectable only when its interval excludes zero and its adjusted p-value "
+        f"is below alpha. The grid has {len(cells)} cells "
+        f"(coupling x sharing x training size) with {seed_count(cells['n_seeds'])}.",
+    ]
+    return "\n".join([*lines, "", numerics] if numerics else lines)
+
+
+def numerics_sentence(runs: pd.DataFrame, numerics: Mapping[str, Any] | None = None) -> str | None:
+    """What the runs trained with (backend, precision, device, from ``runs``) and how the precision
+    was chosen (the study's ``numerics.json``, when given); None where ``runs`` does not say."""
+    if not set(NUMERICS_KEYS) <= set(runs.columns):
+        return None
+    used = sorted(set(zip(*(runs[key].astype(str) for key in NUMERICS_KEYS), strict=True)))
+    if len(used) == 1:
+        backend, precision, device = used[0]
+        text = f"Every run trained with backend `{backend}` in {precision} on device `{device}`"
+    else:
+        mixed = ", ".join(f"`{numerics_label(*combo)}`" for combo in used)
+        text = (
+            f"The runs mix backend/precision/device ({mixed}); a multi-task run is compared only with a "
+            "single-task partner of the same numerics"
+        )
+    if numerics is not None:
+        study = numerics_label(*(numerics[key] for key in NUMERICS_KEYS))
+        setting = f"`precision: {numerics.get('setting', '?')}`"
+        reason = numerics.get("decided_by", "no reason recorded")
+        if len(used) == 1 and numerics_label(*used[0]) == study:
+            text += f", as resolved once for the study from {setting}: {reason}"
+        else:
+            text += f"; the study resolved `{study}` once from {setting}: {reason}"
+    return f"**Numerics.** {text}."
 
 
 def _baseline_section(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
-from mtrl.findings.benefit import benefit_section, header
+from mtrl.findings.benefit import benefit_section, header, numerics_sentence
 from mtrl.findings.questions import auxiliary_section, coupling_section, sharing_section, size_section
 from mtrl.ordering import ordered, sort_cells
 from mtrl.stats.gains import (
@@ -39,12 +40,14 @@ def write_findings(
     *,
     couplings: Sequence[str] | None = None,
     sharings: Sequence[str] | None = None,
+    numerics: Mapping[str, Any] | None = None,
 ) -> str:
     """Markdown answering the four research questions, every sentence citing the numbers behind it.
 
     ``method`` is a statsmodels ``multipletests`` method (``holm``, ``fdr_bh``, ...). ``couplings`` and
     ``sharings`` give the config order (default: order of appearance); Q3 compares each pair of
-    couplings in that order (first minus second).
+    couplings in that order (first minus second). ``numerics``: the study's ``numerics.json``
+    (:func:`mtrl.numerics.read_numerics`), for the header's sentence on what the runs trained with.
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
@@ -61,7 +64,7 @@ def write_findings(
     inter = coupling_interactions(gains, coupling_order, alpha, method, sharing_order)
     comp = sharing_comparison(gains, alpha, method, sharing_order)
     sections = [
-        header(target, metric, split, alpha, method, cells),
+        header(target, metric, split, alpha, method, cells, numerics_sentence(runs, numerics)),
         benefit_section(cells, base, rel, summary, target, metric, split, alpha, method),
         size_section(cells, largest_detectable_size(cells), metric),
         coupling_section(inter, coupling_order, alpha, method),
