@@ -403,3 +403,12 @@ def test_test_profile_is_the_slurm_profile_but_for_the_test_cluster():
     assert test["slurm-status-command"] == "squeue"
     assert test["default-resources"]["slurm_partition"] == "debug"
     assert set(test["default-resources"]) == set(real["default-resources"]) - {"slurm_account"}
+
+
+def test_resolve_numerics_gets_the_threads_and_device_of_the_training_jobs():
+    """Its calibration measures what the training jobs get: their threads, and a GPU where they have one."""
+    for path in ("profiles/slurm", "profiles/slurm-gpu", "tests/slurm/profile"):
+        threads = _profile(path)["set-threads"]
+        assert threads["resolve_numerics"] == threads["train_multitask"] == threads["train_single_task"], path
+    gpu = _profile("profiles/slurm-gpu")["set-resources"]
+    assert gpu["resolve_numerics"]["gpu"] == gpu["train_multitask"]["gpu"] == 1
