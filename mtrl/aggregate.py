@@ -66,8 +66,8 @@ def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
     mixed = sorted(set(map(numerics_label, frame["backend"], frame["precision"], frame["device"])))
     if len(mixed) > 1:  # e.g. jobs on nodes of two kinds; the pairing refuses mixed pairs
         logging.getLogger("mtrl").warning(
-            "the runs mix numerics (backend/precision/device: %s): a multi-task run is compared only "
-            "with a single-task partner of the same numerics",
+            "the runs mix numerics (backend/precision/device: %s): the comparison refuses a "
+            "multi-task run and its single-task partner of different numerics",
             ", ".join(mixed),
         )
     return frame.sort_values([*RUN_KEYS, "task", "split", "metric"], kind="stable").reset_index(drop=True)

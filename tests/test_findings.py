@@ -277,8 +277,8 @@ def test_findings_name_mixed_numerics_and_what_the_study_resolved():
     assert "Every run trained with backend `torch` in bfloat16 on device `cuda`; the study resolved " in text
     mixed = write_findings(*tables(runs[runs["coupling"] != "loose"]), TARGET, numerics=NUMERICS)
     assert (
-        "The runs mix backend/precision/device (`torch/bfloat16/cpu`, `torch/bfloat16/cuda`); a multi-task "
-        "run is compared only with a single-task partner of the same numerics; the study resolved "
+        "The runs mix backend/precision/device (`torch/bfloat16/cpu`, `torch/bfloat16/cuda`); every "
+        "multi-task run is compared with a single-task partner of the same numerics; the study resolved "
         "`torch/bfloat16/cpu` once from `precision: auto`:" in mixed
     )
 

@@ -65,7 +65,7 @@ def numerics_sentence(runs: pd.DataFrame, numerics: Mapping[str, Any] | None = N
     else:
         mixed = ", ".join(f"`{numerics_label(*combo)}`" for combo in used)
         text = (
-            f"The runs mix backend/precision/device ({mixed}); a multi-task run is compared only with a "
+            f"The runs mix backend/precision/device ({mixed}); every multi-task run is compared with a "
             "single-task partner of the same numerics"
         )
     if numerics is not None:

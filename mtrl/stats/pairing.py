@@ -63,6 +63,6 @@ def _mismatch_message(pairs: pd.DataFrame, numerics: list[str]) -> str:
     more = f"; and {len(names) - SHOWN_PAIRS} more pairs" if len(names) > SHOWN_PAIRS else ""
     return (
         f"refusing to compare runs trained with different numerics ({'/'.join(NUMERICS_KEYS)}): "
-        f"{'; '.join(names[:SHOWN_PAIRS])}{more}. Retrain the odd runs with the study's numerics "
-        "(results/numerics.json): delete their metrics.json and rerun, on nodes of one kind"
+        f"{'; '.join(names[:SHOWN_PAIRS])}{more}. Retrain the odd runs in the study's numerics "
+        "(numerics.json in the results folder): delete their metrics.json and rerun, on nodes of one kind"
     )
