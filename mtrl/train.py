@@ -53,11 +53,11 @@ def train_run(
 
     t_start = time.perf_counter()
     impl.prepare_process()
-    impl.seed(spec.seed)
     data = data if isinstance(data, PreparedData) else read_prepared(data)
     inputs = prepare_run_inputs(data, spec)
     input_dim = data.dataset.features.shape[1]
-    precision = run_precision(impl, spec, input_dim, study_numerics)
+    precision = run_precision(impl, spec, input_dim, study_numerics)  # auto may train a little
+    impl.seed(spec.seed)  # after it: every run draws from its own seed alone
     network = network_builder(spec, inputs.tasks, input_dim)
     model, trainer = impl.build_trainer(network, spec, inputs.tasks, precision, device_rows)
     monitor = _monitor(spec, inputs, data)

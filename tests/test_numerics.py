@@ -79,3 +79,38 @@ def test_resolve_numerics_measures_once_then_reads_the_cache(tmp_path):
     assert again["calibration"]["cached"] and again["precision"] == first["precision"]
     assert again["calibration"]["seconds"] == calibration["seconds"]
     assert len(list((tmp_path / ".cache" / "mtrl" / "precision").glob("*.json"))) == 1
+
+
+TRAIN_AUTO = r"""
+import json, sys
+from mtrl.runtime import configure
+configure("torch", threads=1)
+from mtrl.train import RunSpec, train_run
+data, out = sys.argv[1:3]
+spec = RunSpec(tasks=["t_target", "t_close"], target="t_target", n_train=80, seed=3,
+               sharing_mask=[True, True, False, False], widths=(16, 8, 8, 4), max_epochs=3, patience=2,
+               batch_size=32, precision="auto")
+for name in ("measured", "cached"):  # the first run calibrates (a few training steps), the second not
+    run = f"{out}/{name}"
+    train_run(data, spec, f"{run}/model.keras", f"{run}/history.csv", f"{run}/metrics.json", "torch")
+"""
+
+
+def test_a_run_of_precision_auto_trains_alike_whether_it_measured_or_read_the_cache(tmp_path, tiny_prepared):
+    """The calibration trains with its own seed; the run is seeded after it."""
+    proc = subprocess.run(
+        [sys.executable, "-c", TRAIN_AUTO, str(tiny_prepared), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)},
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    measured, cached = (
+        json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("measured", "cached")
+    )
+    assert measured["run"]["precision"] == cached["run"]["precision"]
+    assert measured["metrics"] == cached["metrics"]
+    if cpu_has_bfloat16():
+        assert len(list((tmp_path / ".cache/mtrl/precision").glob("*.json"))) == 1
