@@ -1,10 +1,11 @@
 """The numerics of a study, resolved once: backend, precision and device class (``numerics.json``).
 
 Rule ``resolve_numerics`` (:mod:`mtrl.resolve_numerics`, one job, on a compute node like the
-training jobs) writes the record; every training run trains in its precision, and a job that
-lands on another device class, or on hardware without native bfloat16, trains in it all the same
-and logs a warning (:func:`job_warnings`). Each ``metrics.json`` records the backend, precision
-and device the run actually used; the aggregation refuses to pair runs whose numerics differ
+training jobs) writes the record; every training job reads it and trains in its precision
+(:func:`in_study_precision`), and a job that lands on another device class, or on hardware
+without native bfloat16, trains in it all the same and logs a warning (:func:`job_warnings`).
+Each ``metrics.json`` records the backend, precision and device the run actually used; the
+aggregation refuses to pair runs whose numerics differ
 (:func:`mtrl.stats.pairing.paired_with_single`) and the findings say what the runs used. No Keras.
 """
 
@@ -57,6 +58,15 @@ def read_numerics(path: str | os.PathLike) -> dict[str, Any]:
             "file to resolve the study's numerics again"
         )
     return doc
+
+
+def in_study_precision(spec: Mapping[str, Any], study: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's ``RunSpec`` arguments with the study's precision in place of the config's setting.
+
+    The workflow's params hold the setting (e.g. ``auto``); the job trains in what the study
+    resolved, so that no run decides on its own (the same pattern as ``couplings: auto``).
+    """
+    return {**spec, "precision": study["precision"]}
 
 
 def numerics_label(backend: str, precision: str, device: str) -> str:

@@ -19,7 +19,6 @@ from mtrl.config import (
 )
 from mtrl.data import download as official_files
 from mtrl.kinds import MULTITASK, SINGLE, SINGLE_COUPLING, SINGLE_SHARING
-from mtrl.numerics import read_numerics
 from mtrl.tasks import task_slug
 
 # fills the schema's defaults into config (the schema is the one place of every default)
@@ -34,7 +33,8 @@ RESULTS = config["results"]
 FRONT_PAGE = f"{RESULTS}/report_front_page.rst"
 DATA = f"{RESULTS}/data/prepared.h5"
 CHOSEN_COUPLINGS = f"{RESULTS}/tables/couplings.yaml"
-# backend, precision, device: resolved once per study; a precision calibration measures this network
+# backend, precision, device: resolved once per study (every training job reads the file and
+# trains in its precision); a `precision: auto` calibration measures this network
 NUMERICS = f"{RESULTS}/numerics.json"
 NETWORK_SHAPE = NetworkShape.of_config(config).as_dict()
 COUPLINGS = coupling_names(config)
@@ -114,27 +114,8 @@ def multitask_params(wildcards):
         labels=dict(
             kind=MULTITASK, coupling=wildcards.coupling, sharing=wildcards.sharing
         ),
-        **study_run_parameters(tasks or TASKS),
+        **run_parameters(config, tasks or TASKS),
     )
-
-
-def study_run_parameters(tasks):
-    """run_parameters, with the precision the study resolved once (NUMERICS).
-
-    Until checkpoint resolve_numerics has written it the value is to be determined, and Snakemake
-    fills it in after that job. Where the file exists it is read directly: asking the checkpoint
-    then marks every run's params as changed while the DAG is built, and Snakemake (9.27) keeps
-    the aggregation marked for a rerun after that.
-    """
-    path = (
-        NUMERICS
-        if os.path.exists(NUMERICS)
-        else checkpoints.resolve_numerics.get().output.numerics
-    )
-    return {
-        **run_parameters(config, tasks),
-        "precision": read_numerics(path)["precision"],
-    }
 
 
 def multitask_inputs(wildcards):
@@ -156,5 +137,5 @@ def single_task_params(wildcards):
         seed=int(wildcards.seed),
         sharing_mask=list(SHARING_MASKS[SINGLE_SHARING]),
         labels=dict(kind=SINGLE, coupling=SINGLE_COUPLING, sharing=SINGLE_SHARING),
-        **study_run_parameters([task]),
+        **run_parameters(config, [task]),
     )

@@ -1,7 +1,7 @@
 # The study's numerics (backend, precision, device class), resolved once on a node like the
 # training jobs' (same threads: a `precision: auto` calibration measures what they will get).
-# A checkpoint: the training jobs' `precision` param is read from its output.
-checkpoint resolve_numerics:
+# Every training job takes the file as an input and trains in its precision (scripts/train.py).
+rule resolve_numerics:
     output:
         numerics=NUMERICS,
     log:

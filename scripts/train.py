@@ -10,16 +10,19 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
 from mtrl.couplings import run_tasks
-from mtrl.numerics import NUMERICS_KEYS, read_numerics
+from mtrl.numerics import NUMERICS_KEYS, in_study_precision, read_numerics
 from mtrl.worker import run
 
-study_numerics = read_numerics(snakemake.input.numerics)  # its precision is the run's already
+# the run's tasks (couplings: auto) and its precision (numerics.json) as the study resolved them
+study_numerics = read_numerics(snakemake.input.numerics)
+spec = run_tasks(snakemake.params.run, snakemake.input.get("couplings"))
+spec = in_study_precision(spec, study_numerics)
 
 run(
     "mtrl.job:run_job",
     {
         "data_path": snakemake.input.data,
-        "spec": run_tasks(snakemake.params.run, snakemake.input.get("couplings")),
+        "spec": spec,
         "model_path": snakemake.output.model,
         "history_path": snakemake.output.history,
         "metrics_path": snakemake.output.metrics,

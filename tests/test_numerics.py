@@ -7,7 +7,7 @@ import sys
 import pytest
 from conftest import REPO
 
-from mtrl.numerics import job_warnings, read_numerics
+from mtrl.numerics import in_study_precision, job_warnings, read_numerics
 from mtrl.precision import cpu_has_bfloat16
 
 STUDY = {"backend": "torch", "precision": "bfloat16", "device": "cpu"}
@@ -28,6 +28,12 @@ def test_read_numerics_checks_what_training_needs(tmp_path):
         read_numerics(path)
     with pytest.raises(ValueError, match="cannot read the study's numerics"):
         read_numerics(tmp_path / "absent.json")
+
+
+def test_a_run_trains_in_the_study_precision_not_the_config_setting():
+    spec = {"tasks": ["t"], "precision": "auto", "seed": 1}
+    assert in_study_precision(spec, STUDY) == {"tasks": ["t"], "precision": "bfloat16", "seed": 1}
+    assert spec["precision"] == "auto"  # a copy
 
 
 def test_a_job_warns_where_its_node_differs_from_the_study():

@@ -81,8 +81,10 @@ def on_slurm(tmp: Path, config: Path, *args: str, timeout: int = 300, profile: P
 
 
 def prepare_locally(tmp: Path, config: Path) -> None:
-    """Write the prepared data without the cluster (seconds), so that a test submits only training."""
-    snakemake(str(tmp / "results/data/prepared.h5"), "--cores", "1", config=config, timeout=300)
+    """Write the prepared data and the study's numerics without the cluster (seconds), so that a
+    test submits only training."""
+    targets = [str(tmp / "results" / name) for name in ("data/prepared.h5", "numerics.json")]
+    snakemake(*targets, "--cores", "1", config=config, timeout=300)
 
 
 def submissions(output: str) -> list[tuple[str, str, Path]]:
