@@ -110,8 +110,10 @@ def check_complete(path: str | os.PathLike, kind: str, what: str | None = None) 
 
 
 def check_approx_size(what: str, received: int, approx: int) -> None:
-    """Raise :class:`DownloadError` unless ``received`` bytes lie within a factor of
-    :data:`APPROX_SIZE_FACTOR` of ``approx`` (a size known only roughly)."""
+    """Raise :class:`DownloadError` unless ``received`` bytes lie near ``approx``, a rough size.
+
+    Near: within a factor of :data:`APPROX_SIZE_FACTOR` either way. ``what`` names the download.
+    """
     low, high = approx_size_bounds(approx)
     if not low <= received <= high:
         raise DownloadError(
@@ -132,7 +134,7 @@ def _zip_problem(path: Path) -> str | None:
         with zipfile.ZipFile(path) as zf:
             bad = zf.testzip()
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
-        return f"it does not open as one ({err})"
+        return f"it does not open as a zip archive ({err})"
     if bad is not None:
         return f"member {bad!r} fails its CRC check"
     return None
