@@ -3,9 +3,10 @@
 The schema (``schemas/config.schema.yaml``) checks keys, types and ranges and is the one place of
 every default; :func:`check_config` checks what needs several keys at once (tasks named in
 couplings exist, presets exist and fit the network, training sizes fit the training split), so
-that a bad config stops before any job runs. The workflow validates its config with Snakemake's
-``validate``, which fills the defaults; code that builds a config itself passes it through
+that a bad config stops before any job runs. The workflow fills in the defaults of its config with
+:func:`fill_defaults` (in place); code that builds a config itself passes it through
 :func:`with_defaults` (or :func:`load_config`) first. The functions below read defaulted configs.
+A schema error is told in one line by :func:`mtrl.schema_errors.explain`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mtrl.architectures.presets import PresetError, resolve_masks
 from mtrl.couplings import AUTO_NAMES
 from mtrl.kinds import SINGLE_SHARING
 from mtrl.schema import load_schema
+from mtrl.schema_errors import explain, outermost
 
 
 class ConfigError(ValueError):
@@ -45,18 +47,24 @@ _DefaultingValidator = jsonschema.validators.extend(
 )
 
 
-def with_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``config`` validated against the schema, with its defaults filled in.
+def fill_defaults(config: dict[str, Any]) -> None:
+    """Validate ``config`` against the schema and fill in its defaults, in place.
 
-    The same as the workflow's ``snakemake.utils.validate(config, schema)`` (defaults are set
-    where the parent object exists; parents default to ``{}``). Raises :class:`ConfigError`
-    naming the key of the first error.
+    As ``snakemake.utils.validate(config, schema)`` does (defaults are set where the parent object
+    exists; parents default to ``{}``), but a bad value raises :class:`ConfigError` with one short
+    message naming the key, the value and what is allowed (:func:`mtrl.schema_errors.explain`).
     """
-    filled = copy.deepcopy(dict(config))
-    error = jsonschema.exceptions.best_match(_DefaultingValidator(load_schema()).iter_errors(filled))
+    schema = load_schema()
+    error = jsonschema.exceptions.best_match(_DefaultingValidator(schema).iter_errors(config))
     if error is not None:
-        key = ".".join(str(part) for part in error.absolute_path) or "config"
-        raise ConfigError(f"{key}: {error.message}")
+        raise ConfigError(explain(outermost(error), schema))
+
+
+def with_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` validated against the schema, with its defaults filled in
+    (:func:`fill_defaults`; ``config`` is not changed)."""
+    filled = copy.deepcopy(dict(config))
+    fill_defaults(filled)
     return filled
 
 

@@ -68,3 +68,25 @@ def test_bad_config_stops_before_any_job(tmp_path, overrides, message):
     assert proc.returncode != 0
     assert message in proc.stdout, proc.stdout[-3000:]
     assert "train_multitask" not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"couplings": {}}, "couplings: {} has 0 entries, at least 1 needed; allowed: 'auto' or mapping of"),
+        (
+            {"couplings": {"t close": ["t_target", "t_far1"]}},
+            "couplings: name 't close' does not match ^[A-Za-z][A-Za-z0-9_]*$; allowed: 'auto' or mapping",
+        ),
+        ({"nope": 1}, "config: unknown key 'nope'; allowed keys: results, target, couplings,"),
+    ],
+)
+def test_a_schema_error_is_one_line_without_the_schema(tmp_path, overrides, message):
+    proc = snakemake(
+        "-n", "--cores", "1", "--configfile", str(tiny_config(tmp_path, **overrides)), check=False
+    )
+    assert proc.returncode != 0
+    assert f"invalid configuration: {message}" in proc.stdout, proc.stdout[-3000:]
+    for schema_text in ("Failed validating", "additionalProperties", "not valid under any", "description"):
+        assert schema_text not in proc.stdout, proc.stdout[-3000:]
+    assert len(proc.stdout.splitlines()) < 12, proc.stdout
