@@ -25,6 +25,7 @@ from mtrl.couplings import AUTO_NAMES
 from mtrl.kinds import SINGLE_SHARING
 from mtrl.schema import load_schema
 from mtrl.schema_errors import explain, outermost
+from mtrl.tasks import slug_clash, task_slug
 
 
 class ConfigError(ValueError):
@@ -143,6 +144,7 @@ def check_config(config: dict[str, Any]) -> None:
         for name, members in config["couplings"].items():
             if target not in members:
                 raise ConfigError(f"couplings.{name} = {members} does not contain the target task {target!r}")
+    _check_task_names(config)
     known = known_tasks(config)
     if known is not None:
         if target not in known:
@@ -165,14 +167,63 @@ def check_config(config: dict[str, Any]) -> None:
                 f"training.loss_weights: unknown task {task!r}; tasks of this study: "
                 f"{', '.join(study_tasks(config))}"
             )
+    _check_split(config)
+
+
+def task_keys(config: dict[str, Any]) -> dict[str, str]:
+    """Every task the study trains or declares (``data.msd.tasks``) -> the first key naming it."""
+    keys = {config["target"]: "target"}
+    for name, members in configured_couplings(config).items():
+        key = "auto_couplings.candidates" if is_auto(config) else f"couplings.{name}"
+        for task in members:
+            keys.setdefault(task, key)
+    if config["data"]["source"] == "msd":
+        for task in config["data"]["msd"].get("tasks") or {}:
+            keys.setdefault(str(task), "data.msd.tasks")
+    return keys
+
+
+def _check_task_names(config: dict[str, Any]) -> None:
+    """Every task name gives a file name (:func:`mtrl.tasks.task_slug`), and no two the same one."""
+    keys = task_keys(config)
+    for task, key in keys.items():
+        try:
+            task_slug(task)
+        except ValueError as err:
+            raise ConfigError(f"{key}: {err}") from None
+    clash = slug_clash(keys)
+    if clash is not None:
+        first, second, slug = clash
+        raise ConfigError(
+            f"tasks {first!r} ({keys[first]}) and {second!r} ({keys[second]}) share the file name "
+            f"{slug!r} (a task name becomes [A-Za-z0-9_]+ in file and layer names); rename one of them"
+        )
+
+
+def _check_split(config: dict[str, Any]) -> None:
+    """The split fractions leave a training split, and every training size fits it."""
+    split = config["data"]["split"]
+    val, test = split["val_fraction"], split["test_fraction"]
+    if val + test >= 1:
+        raise ConfigError(
+            f"data.split: val_fraction {val} + test_fraction {test} = {val + test:g} leaves no training "
+            "split; the two must sum to less than 1 (the rest of the rows is the training split)"
+        )
     available = training_split_rows(config)
-    if available is not None:
-        for size in config["train_sizes"]:
-            if size > available:
-                raise ConfigError(
-                    f"train_sizes: {size} is larger than the training split ({available} rows); "
-                    f"use sizes of at most {available}"
-                )
+    if available is None:
+        return
+    if available < 1:
+        n_rows = config["data"]["synthetic"]["n_rows"]
+        raise ConfigError(
+            f"data.split: val_fraction {val} and test_fraction {test} leave no training row of the "
+            f"{n_rows} rows (data.synthetic.n_rows); use smaller fractions or more rows"
+        )
+    for size in config["train_sizes"]:
+        if size > available:
+            raise ConfigError(
+                f"train_sizes: {size} is larger than the training split ({available} rows); "
+                f"use sizes of at most {available}"
+            )
 
 
 def sharing_masks(config: dict[str, Any]) -> dict[str, tuple[bool, ...]]:

@@ -3,9 +3,22 @@
 import pytest
 import yaml
 
-from workflow import REPO, job_counts, snakemake, tiny_config
+from workflow import REPO, job_counts, snakemake, tiny, tiny_config
 
 pytestmark = pytest.mark.workflow
+
+DATA = tiny()["data"]
+# the tiny study with a task "t close1" beside "t_close1": both would be written as t_close1
+CLOSE_TWINS = {
+    "couplings": {"tight": ["t_target", "t close1", "t_close1"], "loose": ["t_target", "t_far1"]},
+    "data": {
+        **DATA,
+        "synthetic": {
+            **DATA["synthetic"],
+            "tasks": {**DATA["synthetic"]["tasks"], "t close1": {"kind": "binary", "rho": 0.9}},
+        },
+    },
+}
 
 
 def test_default_config_expands_the_full_grid(tmp_path):
@@ -59,6 +72,16 @@ def test_one_run_by_path_needs_only_that_run(tmp_path):
         ({"sharing_presets": {"mine": [1, 1]}}, "has 2 entries but model.widths has 4"),
         ({"seeds": "one"}, "seeds"),
         ({"learning_rate": 0.1}, "learning_rate"),
+        (
+            CLOSE_TWINS,
+            "invalid configuration: tasks 't close1' (couplings.tight) and 't_close1' (couplings.tight) "
+            "share the file name 't_close1'",
+        ),
+        (
+            {"data": {**DATA, "split": {"val_fraction": 0.6, "test_fraction": 0.6, "seed": 0}}},
+            "invalid configuration: data.split: val_fraction 0.6 + test_fraction 0.6 = 1.2 leaves no "
+            "training split; the two must sum to less than 1",
+        ),
     ],
 )
 def test_bad_config_stops_before_any_job(tmp_path, overrides, message):
