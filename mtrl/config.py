@@ -12,6 +12,7 @@ A schema error is told in one line by :func:`mtrl.schema_errors.explain`.
 from __future__ import annotations
 
 import copy
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -26,6 +27,8 @@ from mtrl.kinds import SINGLE_SHARING
 from mtrl.schema import load_schema
 from mtrl.schema_errors import explain, outermost
 from mtrl.tasks import slug_clash, task_slug
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -160,7 +163,7 @@ def check_config(config: dict[str, Any]) -> None:
             f"model.dropout = {config['model']['dropout']} needs one rate per hidden layer "
             f"(model.widths has {len(widths)})"
         )
-    sharing_masks(config)
+    _warn_unshared(config, sharing_masks(config))
     for task in config["training"]["loss_weights"]:
         if task not in study_tasks(config):
             raise ConfigError(
@@ -223,6 +226,18 @@ def _check_split(config: dict[str, Any]) -> None:
             raise ConfigError(
                 f"train_sizes: {size} is larger than the training split ({available} rows); "
                 f"use sizes of at most {available}"
+            )
+
+
+def _warn_unshared(config: dict[str, Any], masks: dict[str, tuple[bool, ...]]) -> None:
+    """Log a warning for each preset under ``sharing`` that shares no layer."""
+    for preset in config["sharing"]:
+        if not any(masks[preset]):
+            log.warning(
+                "sharing: preset %r = %s shares no layer: its multi-task runs are single-task networks "
+                "with a joint loss, not multi-task learning",
+                preset,
+                [int(v) for v in masks[preset]],
             )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 import pytest
@@ -298,3 +299,23 @@ def test_a_split_that_rounds_to_no_training_row_is_a_config_error():
         match=r"^data.split: val_fraction 0.46 and test_fraction 0.5 leave no training row of the 10 ",
     ):
         check_config(with_defaults({**MINIMAL, "data": data}))
+
+
+@pytest.mark.parametrize("sharing", [["none"], ["low", "zeros"]])
+def test_a_preset_sharing_no_layer_is_warned_about(sharing, caplog):
+    config = with_defaults({**MINIMAL, "sharing": sharing, "sharing_presets": {"zeros": [0, 0, 0, 0]}})
+    with caplog.at_level(logging.WARNING, logger="mtrl.config"):
+        check_config(config)
+    preset = sharing[-1]
+    assert caplog.messages == [
+        f"sharing: preset {preset!r} = [0, 0, 0, 0] shares no layer: its multi-task runs are single-task "
+        "networks with a joint loss, not multi-task learning"
+    ]
+
+
+def test_presets_that_share_a_layer_give_no_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="mtrl.config"):
+        check_config(
+            with_defaults({**MINIMAL, "sharing": ["low", "mine"], "sharing_presets": {"mine": [0, 0, 0, 1]}})
+        )
+    assert caplog.messages == []

@@ -113,3 +113,14 @@ def test_a_schema_error_is_one_line_without_the_schema(tmp_path, overrides, mess
     for schema_text in ("Failed validating", "additionalProperties", "not valid under any", "description"):
         assert schema_text not in proc.stdout, proc.stdout[-3000:]
     assert len(proc.stdout.splitlines()) < 12, proc.stdout
+
+
+def test_a_preset_sharing_no_layer_is_warned_about_and_runs(tmp_path):
+    proc = snakemake(
+        "-n", "--cores", "1", "--configfile", str(tiny_config(tmp_path, sharing=["low", "none"]))
+    )
+    assert (
+        "sharing: preset 'none' = [0, 0, 0, 0] shares no layer: its multi-task runs are single-task"
+        in proc.stdout
+    )
+    assert job_counts(proc.stdout)["train_multitask"] == 2 * 2 * 2 * 2
