@@ -113,11 +113,8 @@ def constraints(schema: Schema) -> list[str]:
 
 
 def key_of(error: ValidationError) -> str:
-    """The config key of ``error`` (``couplings.tight``, ``train_sizes[0]``; ``config`` for the top)."""
-    key = ""
-    for part in error.absolute_path:
-        key += f"[{part}]" if isinstance(part, int) else f".{part}" if key else str(part)
-    return key or "config"
+    """The dotted config key of ``error`` (``couplings.tight``, ``train_sizes.0``; ``config`` at the top)."""
+    return ".".join(str(part) for part in error.absolute_path) or "config"
 
 
 def outermost(error: ValidationError) -> ValidationError:
@@ -180,9 +177,14 @@ def _closest_alternative(error: ValidationError) -> ValidationError | None:
 
 
 def _reason(error: ValidationError, root: Schema | None) -> str:
-    """What is wrong with the value, in one clause."""
+    """What is wrong with the value, in one clause (a mapping's key is marked ``as a name``)."""
+    clause = _clause(error, root)
+    return f"{clause} (as a name)" if "propertyNames" in error.relative_schema_path else clause
+
+
+def _clause(error: ValidationError, root: Schema | None) -> str:
     kind, rule, value = error.validator, error.validator_value, error.instance
-    shown = f"name {short(value)}" if "propertyNames" in error.relative_schema_path else short(value)
+    shown = short(value)
     if kind == "additionalProperties":
         return _unknown_keys(error, root)
     if kind == "type":
