@@ -183,25 +183,23 @@ def _reason(error: ValidationError, root: Schema | None) -> str:
 
 
 def _clause(error: ValidationError, root: Schema | None) -> str:
+    """jsonschema's wording where it names the value and the rule (a long value cut to a line)."""
     kind, rule, value = error.validator, error.validator_value, error.instance
     shown = short(value)
     if kind == "additionalProperties":
         return _unknown_keys(error, root)
     if kind == "type":
-        return f"{shown} is not of type {' or '.join(_TYPE_WORDS.get(t, t) for t in _listed(rule))}"
+        return f"{shown} is not of type {', '.join(repr(t) for t in _listed(rule))}"
     if kind == "enum":
-        return f"{shown} is not one of {list(rule)}"
+        return f"{shown} is not one of {list(rule)!r}"
     if kind == "const":
         return f"{shown} is not {short(rule)}"
     if kind == "pattern":
-        return f"{shown} does not match {rule}"
+        return f"{shown} does not match {rule!r}"
     if kind == "not":
         return f"{shown} is not allowed here"
     if kind == "uniqueItems":
         return f"{shown} repeats {short(_first_repeat(value))}"
-    for key, sign in _BOUNDS:
-        if kind == key:
-            return f"{shown} is not {sign} {rule}"
     for key, bound, unit in _SIZES:
         if kind == key:
             needed = "needed" if bound == "at least" else "allowed"

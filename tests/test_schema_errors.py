@@ -29,7 +29,7 @@ def _error(**overrides) -> str:
         ({"couplings": {}}, f"couplings: {{}} has 0 entries, at least 1 needed; {COUPLINGS_ALLOWED}"),
         (
             {"couplings": {"t close": ["t_target", "t_far1"]}},
-            f"couplings: 't close' does not match ^[A-Za-z][A-Za-z0-9_]*$ (as a name); {COUPLINGS_ALLOWED}",
+            f"couplings: 't close' does not match '^[A-Za-z][A-Za-z0-9_]*$' (as a name); {COUPLINGS_ALLOWED}",
         ),
         (
             {"couplings": {"single": ["t_target", "t_far1"]}},
@@ -73,13 +73,20 @@ def test_the_cases_of_issue_14_in_one_line(overrides, message):
             {"training": {**TRAINING, "monitor": "best"}},
             "training.monitor: 'best' is not one of ['target', 'total']",
         ),
-        ({"seeds": "one"}, "seeds: 'one' is not of type list; allowed: list of integer (at least 1 item; "),
-        ({"train_sizes": [40, 0]}, "train_sizes.1: 0 is not >= 1; allowed: integer (>= 1)"),
+        (
+            {"seeds": "one"},
+            "seeds: 'one' is not of type 'array'; allowed: list of integer (at least 1 item; ",
+        ),
+        ({"train_sizes": [40, 0]}, "train_sizes.1: 0 is less than the minimum of 1; allowed: integer (>= 1)"),
         (
             {"data": {**tiny()["data"], "split": {**SPLIT, "val_fraction": 1.5}}},
-            "data.split.val_fraction: 1.5 is not < 1; allowed: number (> 0; < 1)",
+            "data.split.val_fraction: 1.5 is greater than or equal to the maximum of 1; "
+            "allowed: number (> 0; < 1)",
         ),
-        ({"sharing": ["low", "my preset"]}, "sharing.1: 'my preset' does not match ^[A-Za-z][A-Za-z0-9_]*$"),
+        (
+            {"sharing": ["low", "my preset"]},
+            "sharing.1: 'my preset' does not match '^[A-Za-z][A-Za-z0-9_]*$'",
+        ),
         ({"download": {"sha256": {"x.zip": "ab"}}}, "download.sha256: 'x.zip' is not one of ['mxm_"),
     ],
 )

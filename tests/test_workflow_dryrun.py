@@ -99,7 +99,7 @@ def test_bad_config_stops_before_any_job(tmp_path, overrides, message):
         ({"couplings": {}}, "couplings: {} has 0 entries, at least 1 needed; allowed: 'auto' or mapping of"),
         (
             {"couplings": {"t close": ["t_target", "t_far1"]}},
-            "couplings: 't close' does not match ^[A-Za-z][A-Za-z0-9_]*$ (as a name); allowed: 'auto' or",
+            "couplings: 't close' does not match '^[A-Za-z][A-Za-z0-9_]*$' (as a name); allowed: 'auto' or",
         ),
         ({"nope": 1}, "config: unknown key 'nope'; allowed keys: results, target, couplings,"),
     ],
