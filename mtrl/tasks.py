@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -57,6 +58,19 @@ def task_slug(name: str) -> str:
     if not slug:
         raise ValueError(f"task name {name!r} has no letters or digits to name files with")
     return slug
+
+
+def slug_clash(names: Iterable[str]) -> tuple[str, str, str] | None:
+    """The first two different ``names`` that share a slug, and that slug (None when all differ).
+
+    Raises ValueError (from :func:`task_slug`) for a name without letters or digits.
+    """
+    seen: dict[str, str] = {}
+    for name in names:
+        slug = task_slug(name)
+        if seen.setdefault(slug, name) != name:
+            return seen[slug], name, slug
+    return None
 
 
 def higher_is_better(metric: str) -> bool:

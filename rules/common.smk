@@ -3,14 +3,13 @@ import re
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
 sys.path.insert(0, str(Path(workflow.basedir)))
 
 from mtrl.config import (
     ConfigError,
     check_config,
     coupling_names,
+    fill_defaults,
     is_auto,
     run_parameters,
     sharing_masks,
@@ -20,9 +19,10 @@ from mtrl.data import download as official_files
 from mtrl.kinds import MULTITASK, SINGLE, SINGLE_COUPLING, SINGLE_SHARING
 from mtrl.tasks import task_slug
 
-# fills the schema's defaults into config (the schema is the one place of every default)
-validate(config, schema="../schemas/config.schema.yaml")
 try:
+    # fills the schema's defaults into config, in place (the schema is the one place of every
+    # default); a schema error is one line naming the key, the value and what is allowed
+    fill_defaults(config)
     check_config(config)
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None

@@ -29,6 +29,7 @@ LIGHT = (
     "mtrl.aggregate",
     "mtrl.config",
     "mtrl.schema",
+    "mtrl.schema_errors",
     "mtrl.kinds",
     "mtrl.spec",
     "mtrl.errors",
