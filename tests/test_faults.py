@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import zipfile
 from functools import partial
 from pathlib import Path
@@ -27,6 +28,7 @@ import pytest
 from processes import PROC, alive, children, wait_for
 
 from mtrl.runlock import LOCK_NAME, run_lock
+from mtrl.worker import SOCKET_PATH_MAX
 from workflow import REPO, SNAKEMAKE, snakemake, tiny, tiny_config
 
 pytestmark = [
@@ -47,6 +49,7 @@ STUDY = {
 }
 CHILD_LINE = re.compile(r"warm worker child (\d+) \(server (\d+)\)")
 OUTPUTS = ("model.keras", "history.csv", "metrics.json")
+SOCKET_NAME_MAX = 43  # "/<host, 20 at most>-<16 hex digits>.sock"
 
 
 def run_dirs(results: Path) -> list[Path]:
@@ -209,12 +212,17 @@ def assert_like_a_clean_run(results: Path, reference: dict[str, dict]) -> None:
 def worker(tmp_path_factory):
     """A warm-worker folder of this module's own (its servers stopped at the end)."""
     directory = tmp_path_factory.mktemp("worker")
+    short = len(os.fsencode(directory)) + SOCKET_NAME_MAX <= SOCKET_PATH_MAX  # a socket path must be
+    if not short:
+        directory = Path(tempfile.mkdtemp(prefix="mtrl-faults-", dir="/tmp"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MTRL_WORKER_DIR", str(directory))
         mp.setenv("MTRL_WORKER", "on")
         yield directory
         stop = [sys.executable, "-m", "mtrl.worker", "stop", "--now"]
         subprocess.run(stop, cwd=REPO, timeout=60, capture_output=True)
+    if not short:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
