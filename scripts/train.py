@@ -10,7 +10,12 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
 from mtrl.couplings import run_tasks
+from mtrl.orphans import watch_starter
 from mtrl.worker import run
+
+# Stop when snakemake is killed (kill -9 leaves its jobs running): a rerun must never train this
+# run beside a job left over; the job itself holds the run's lock too (mtrl.runlock).
+watch_starter(log=snakemake.log[0])
 
 run(
     "mtrl.job:run_job",

@@ -41,6 +41,8 @@ LIGHT = (
     "mtrl.report",
     "mtrl.io",
     "mtrl.logs",
+    "mtrl.orphans",
+    "mtrl.runlock",
     "mtrl.precision",
     "mtrl.prepare",
     "mtrl.ordering",
