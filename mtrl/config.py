@@ -23,6 +23,7 @@ import yaml
 
 from mtrl.architectures.presets import PresetError, resolve_masks
 from mtrl.couplings import AUTO_NAMES
+from mtrl.errors import ConfigError
 from mtrl.kinds import SINGLE_SHARING
 from mtrl.schema import load_schema
 from mtrl.schema_errors import explain, outermost
@@ -31,8 +32,6 @@ from mtrl.tasks import slug_clash, task_slug
 log = logging.getLogger(__name__)
 
 
-class ConfigError(ValueError):
-    """A configuration value that cannot work, with the key, the value and what is allowed."""
 
 
 def _fill_defaults(validator: Any, properties: dict, instance: Any, schema: dict) -> Iterator[Any]:

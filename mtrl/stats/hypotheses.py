@@ -15,7 +15,7 @@ each a mapping with a ``name``, a ``kind`` and, but for the interaction, an expe
 ``direction`` is ``greater`` (positive: multi-task better, the first coupling better, the gain
 growing with size), ``less`` or ``two-sided`` (the default). ``margin`` overrides the metric's
 equivalence margin for one hypothesis. :func:`parse_hypotheses` checks all this and raises
-:class:`~mtrl.config.ConfigError` naming the hypothesis and the key; :func:`replicate_values` gives
+:class:`~mtrl.errors.ConfigError` naming the hypothesis and the key; :func:`replicate_values` gives
 the values a ``gain`` or ``coupling_contrast`` hypothesis tests. The tests and verdicts are
 :mod:`mtrl.stats.confirmatory`'s.
 """
@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 
 import pandas as pd
 
-from mtrl.config import ConfigError
+from mtrl.errors import ConfigError
 
 GAIN = "gain"
 COUPLING_CONTRAST = "coupling_contrast"
