@@ -148,7 +148,7 @@ def run_document(
             "backend": backend,
             "precision": precision,
         },
-        "training": dict(training),
+        "training": {**training, "n_train_actual": inputs.n_train_actual},
         "labelled": inputs.n_labelled,
         "scaling": {k: {"mean": m, "sd": s} for k, (m, s) in inputs.scaling.items()},
         "metrics": dict(metrics),

@@ -55,6 +55,21 @@ class PreparedData:
         return self.dataset.labels[task][rows]
 
 
+@dataclass
+class PreparedLabels:
+    """The task labels and the split of a prepared-data file, without its features."""
+
+    tasks: list[TaskSpec]
+    label_columns: dict[str, np.ndarray]
+    split: Split
+
+    def rows(self, split: str) -> np.ndarray:
+        return self.split[split]
+
+    def labels(self, task: str, rows: np.ndarray) -> np.ndarray:
+        return self.label_columns[task][rows]
+
+
 def write_prepared(path: str | os.PathLike, dataset: Dataset, split: Split, source: dict[str, Any]) -> None:
     """Write ``dataset`` and ``split`` to ``path`` atomically.
 
@@ -121,3 +136,14 @@ def _read(f: h5py.File) -> PreparedData:
     source = json.loads(f.attrs["source"])
     dataset = Dataset(features=x, labels=labels, tasks=tasks, ids=ids, vocabulary=vocabulary)
     return PreparedData(dataset=dataset, split=split, source=source)
+
+
+def read_prepared_labels(path: str | os.PathLike) -> PreparedLabels:
+    """The task labels and the split of a prepared-data file, without reading its (large) features."""
+    with h5py.File(path, "r") as f:
+        if int(f.attrs.get("format_version", -1)) != FORMAT_VERSION:
+            raise ValueError(f"{os.fspath(path)!r}: not a prepared-data file of format {FORMAT_VERSION}")
+        tasks = [TaskSpec.from_dict(d) for d in json.loads(f.attrs["tasks"])]
+        labels = {t.name: f["labels"][t.slug][()] for t in tasks}
+        split = Split(*(f["splits"][name][()] for name in ("train", "val", "test")))
+    return PreparedLabels(tasks=tasks, label_columns=labels, split=split)
