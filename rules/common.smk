@@ -16,6 +16,7 @@ from mtrl.config import (
     study_tasks,
 )
 from mtrl.data import download as official_files
+from mtrl.data.plan_notes import PlanNotes
 from mtrl.kinds import MULTITASK, SINGLE, SINGLE_COUPLING, SINGLE_SHARING
 from mtrl.tasks import task_slug
 
@@ -32,10 +33,13 @@ RESULTS = config["results"]
 FRONT_PAGE = f"{RESULTS}/report_front_page.rst"
 DATA = f"{RESULTS}/data/prepared.h5"
 CHOSEN_COUPLINGS = f"{RESULTS}/tables/couplings.yaml"
+PLAN = f"{RESULTS}/tables/plan.csv"
 COUPLINGS = coupling_names(config)
 AUTO_COUPLINGS = is_auto(config)
 TASKS = study_tasks(config)
 TASK_OF_SLUG = {task_slug(t): t for t in TASKS}
+# the training rules' messages: which runs the prepared data cap or leave out (mtrl.data.plan_notes)
+PLAN_NOTES = PlanNotes(DATA, TASKS, config["target"], config["train_sizes"])
 # preset -> sharing mask, of every preset that fits model.widths (the single-task runs use "none")
 SHARING_MASKS = sharing_masks(config)
 MTL_RUN = f"{RESULTS}/runs/{{coupling}}/{{sharing}}/n{{n_train}}/seed{{seed}}"

@@ -3,6 +3,7 @@ rule findings:
         runs=f"{RESULTS}/tables/runs.csv",
         comparison=f"{RESULTS}/tables/comparison.csv",
         summary=f"{RESULTS}/tables/summary.csv",
+        plan=PLAN,
         description="report/workflow.rst",
     output:
         markdown=f"{RESULTS}/findings.md",

@@ -11,6 +11,7 @@ from mtrl.findings import write_findings
 from mtrl.io import atomic_path
 from mtrl.logs import logged_to
 from mtrl.report import findings_page, front_page
+from mtrl.stats.exclusions import read_plan
 
 with logged_to(snakemake.log[0]):
     text = write_findings(
@@ -23,6 +24,7 @@ with logged_to(snakemake.log[0]):
         auxiliary_all_labels=snakemake.params.auxiliary_all_labels,
         couplings=snakemake.params.couplings,
         sharings=snakemake.params.sharing,
+        plan=read_plan(snakemake.input.plan),
     )
     for path, content in (
         (snakemake.output.markdown, text),

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 import pandas as pd
 
 from mtrl.findings.benefit import benefit_section, header
+from mtrl.findings.plan import plan_section
 from mtrl.findings.questions import auxiliary_section, coupling_section, sharing_section, size_section
 from mtrl.ordering import ordered, sort_cells
+from mtrl.stats.exclusions import without_excluded, without_excluded_sizes
 from mtrl.stats.gains import (
     average_relative_improvement,
     baseline_cells,
@@ -39,16 +41,20 @@ def write_findings(
     *,
     couplings: Sequence[str] | None = None,
     sharings: Sequence[str] | None = None,
+    plan: pd.DataFrame | None = None,
 ) -> str:
     """Markdown answering the four research questions, every sentence citing the numbers behind it.
 
     ``method`` is a statsmodels ``multipletests`` method (``holm``, ``fdr_bh``, ...). ``couplings`` and
     ``sharings`` give the config order (default: order of appearance); Q3 compares each pair of
-    couplings in that order (first minus second).
+    couplings in that order (first minus second). ``plan`` (``tables/plan.csv``): the (task, size) cells
+    it excludes leave every statistic, and the text says why.
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     method_name(method)
+    runs = without_excluded(runs, plan)
+    comparison = without_excluded_sizes(comparison, plan, target)
     metric = primary_metric(runs, target)
     cells = target_cells(comparison, metric, split, alpha, method)
     coupling_order = ordered(cells["coupling"], couplings)
@@ -60,8 +66,10 @@ def write_findings(
     rel = relative_improvement_summary(sort_cells(deltas, coupling_order, sharing_order), alpha, method)
     inter = coupling_interactions(gains, coupling_order, alpha, method, sharing_order)
     comp = sharing_comparison(gains, alpha, method, sharing_order)
+    study_plan = plan_section(plan)  # empty when the data fill every cell as requested
     sections = [
         header(target, metric, split, alpha, method, cells),
+        *([study_plan] if study_plan else []),
         benefit_section(cells, base, rel, summary, target, metric, split, alpha, method),
         size_section(cells, largest_detectable_size(cells), metric),
         coupling_section(inter, coupling_order, alpha, method),

@@ -8,7 +8,8 @@
 - :mod:`mtrl.stats.hypotheses`: the confirmatory hypotheses declared in the config, their replicate values;
 - :mod:`mtrl.stats.grid_model`: one mixed model of the whole grid (size slope, coupling x sharing);
 - :mod:`mtrl.stats.confirmatory`: per hypothesis estimate, interval, adjusted p, equivalence, power, verdict;
-- :mod:`mtrl.stats.power`: minimum detectable effects and the replicates needed for an effect.
+- :mod:`mtrl.stats.power`: minimum detectable effects and the replicates needed for an effect;
+- :mod:`mtrl.stats.exclusions`: the (task, size) cells the study plan leaves out of every statistic.
 """
 
 from mtrl.stats.confirmatory import (
