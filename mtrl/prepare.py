@@ -36,12 +36,14 @@ def prepare_data(
     target: str,
     train_sizes: Sequence[int],
     output: str | os.PathLike,
+    auxiliary_from_target_rows: bool = False,
 ) -> None:
     """Load the source, keep the study's tasks, split and write ``output``.
 
     Fails before writing anything if a task is missing or the data cannot serve the study
     (:func:`mtrl.data.plan.check_plan`: e.g. a training size exceeds the number of training rows that
     carry a target label); logs the cells of the plan that are capped or left out of the statistics.
+    ``auxiliary_from_target_rows``: see :func:`~mtrl.data.plan.check_plan`.
     """
     dataset = load_source(data_config, tasks)
     available = [t.name for t in dataset.tasks]
@@ -64,7 +66,7 @@ def prepare_data(
         stratify=dataset.labels[target],
     )
     cells = plan_study(PreparedData(dataset, split, {}), tasks, target, train_sizes)
-    check_plan(cells, target)
+    check_plan(cells, target, auxiliary_from_target_rows)
     for task in dataset.tasks:
         y = dataset.labels[task.name]
         counts = {s: int(np.count_nonzero(~np.isnan(y[split[s]]))) for s in ("train", "val", "test")}

@@ -16,6 +16,7 @@ from mtrl.config import (
     study_tasks,
 )
 from mtrl.data import download as official_files
+from mtrl.data.plan import auxiliary_from_target_rows
 from mtrl.data.plan_notes import PlanNotes
 from mtrl.kinds import MULTITASK, SINGLE, SINGLE_COUPLING, SINGLE_SHARING
 from mtrl.tasks import task_slug

@@ -37,6 +37,7 @@ rule plan_study:
         tasks=[TASKS[0], *sorted(TASKS[1:])],
         target=config["target"],
         train_sizes=config["train_sizes"],
+        auxiliary_from_target_rows=auxiliary_from_target_rows(config),
     script:
         "../scripts/plan_study.py"
 

@@ -19,6 +19,6 @@ with logged_to(snakemake.log[0]):
     cells = plan_study(labels, params.tasks, params.target, params.train_sizes)
     for note in notes(cells):
         logging.getLogger("mtrl").warning("study plan: %s", note)
-    check_plan(cells, params.target)
+    check_plan(cells, params.target, params.auxiliary_from_target_rows)
     with atomic_path(snakemake.output.plan) as tmp:
         pd.DataFrame([c.record() for c in cells], columns=PLAN_COLUMNS).to_csv(tmp, index=False)

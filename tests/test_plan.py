@@ -12,6 +12,7 @@ from mtrl.data.plan import (
     ONE_CLASS,
     TOO_FEW,
     PlanError,
+    auxiliary_from_target_rows,
     check_plan,
     class_counts,
     count_words,
@@ -55,7 +56,7 @@ def test_cells_the_data_fill_are_ok_with_their_class_counts():
     assert [(c.task, c.n_train) for c in cells][:2] == [("t", 40), ("t", 100)]  # sizes in order
     assert {c.status for c in cells} == {OK}
     t40 = _cell(cells, "t", 40)
-    assert (t40.n_actual, t40.available) == (40, 140)
+    assert (t40.n_actual, t40.available, t40.in_target_subset) == (40, 140, 40)
     assert t40.classes == {"train": (20, 20), "val": (15, 15), "test": (15, 15)}
     assert t40.record()["train_classes"] == "20/20" and t40.reason == ""
     assert _cell(cells, "reg", 40).record()["train_classes"] == ""  # regression: no classes
@@ -75,7 +76,30 @@ def test_an_auxiliary_task_with_fewer_labels_than_a_size_is_capped():
         "the single-task baseline of `aux` at n = 100 trains on all 30 training rows that carry its label"
     )
     assert capped.classes["train"] == (15, 15)
-    check_plan(cells, "t")  # a capped auxiliary task does not stop the study
+    assert (capped.in_target_subset, _cell(cells, "aux", 20).in_target_subset) == (30, 7)  # rows 0, 3, .., 18
+    check_plan(cells, "t", auxiliary_from_target_rows=True)  # a capped auxiliary task does not stop the study
+
+
+def test_an_auxiliary_task_without_labels_in_the_target_subset_stops_a_study_that_needs_them():
+    aux = np.full(N, np.nan)
+    aux[100:] = np.arange(100) % 2  # labelled only after the first 100 training rows
+    cells = plan_study(_labels(aux=aux), ["t", "aux"], "t", [20, 80, 120])
+    assert [_cell(cells, "aux", n).in_target_subset for n in (20, 80, 120)] == [0, 0, 20]
+    with pytest.raises(PlanError) as err:
+        check_plan(cells, "t", auxiliary_from_target_rows=True)
+    assert str(err.value).startswith(
+        "auxiliary tasks without a label among the target 't''s training rows, so that a multi-task run "
+        "cannot train them: 'aux' at n = 20, 80; use larger train_sizes"
+    )
+    check_plan(cells, "t")  # with every auxiliary label in use (or couplings still to choose): fine
+
+
+def test_auxiliary_tasks_learn_from_the_target_rows_with_fixed_couplings_and_target_labels_only():
+    training = {"auxiliary_use_all_labels": False}
+    assert auxiliary_from_target_rows({"couplings": {"tight": ["t", "a"]}, "training": training})
+    assert not auxiliary_from_target_rows({"couplings": "auto", "training": training})
+    assert not auxiliary_from_target_rows({"couplings": {"tight": ["t", "a"]},
+                                           "training": {"auxiliary_use_all_labels": True}})  # fmt: skip
 
 
 def test_the_target_with_fewer_labels_than_a_size_stops_the_study_naming_size_task_and_count():

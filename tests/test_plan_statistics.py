@@ -21,7 +21,8 @@ def _plan(*rows: tuple[str, int, str, str]) -> pd.DataFrame:
     """A plan table with the given (task, n_train, status, reason) rows."""
     records = [
         {"task": task, "n_train": n, "n_actual": n if status != CAPPED else n // 2, "available": 500,
-         "status": status, "train_classes": "", "val_classes": "", "test_classes": "", "reason": reason}
+         "in_target_subset": n, "status": status, "train_classes": "", "val_classes": "", "test_classes": "",
+         "reason": reason}
         for task, n, status, reason in rows
     ]  # fmt: skip
     return pd.DataFrame(records, columns=PLAN_COLUMNS)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -39,6 +39,7 @@ PLAN_COLUMNS = [
     "n_train",
     "n_actual",
     "available",
+    "in_target_subset",
     "status",
     "train_classes",
     "val_classes",
@@ -70,6 +71,7 @@ class PlannedCell:
     n_train: int  # requested
     n_actual: int  # labelled rows the single-task run trains on
     available: int  # labelled rows of the task in the training split
+    in_target_subset: int  # its labels among the target's first n_train labelled training rows
     status: str
     classes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # per SPLITS; none for regression
     reason: str = ""
@@ -87,6 +89,7 @@ class PlannedCell:
             "n_train": self.n_train,
             "n_actual": self.n_actual,
             "available": self.available,
+            "in_target_subset": self.in_target_subset,
             "status": self.status,
             **counts,
             "reason": self.reason,
@@ -129,12 +132,16 @@ def two_class_size(values: np.ndarray) -> int | None:
     return int(differs[0]) + 1 if len(differs) else None
 
 
-def plan_cell(source: LabelSource, task: TaskSpec, n_train: int, is_target: bool) -> PlannedCell:
-    """The plan of ``task``'s single-task run at ``n_train`` (``is_target``: the study's target)."""
+def plan_cell(source: LabelSource, task: TaskSpec, n_train: int, target: str) -> PlannedCell:
+    """The plan of ``task``'s single-task run at ``n_train``, and its labels in the ``target``'s subset."""
+    is_target = task.name == target
     values = labelled_training_values(source, task.name)
     available = len(values)
     n_actual = min(n_train, available)
-    cell = PlannedCell(task.name, n_train, n_actual, available, OK)
+    train = source.rows("train")
+    target_rows = train[~np.isnan(source.labels(target, train))][:n_train]
+    in_target_subset = int(np.count_nonzero(~np.isnan(source.labels(task.name, target_rows))))
+    cell = PlannedCell(task.name, n_train, n_actual, available, in_target_subset, OK)
     if available == 0:
         return replace(cell, status=NO_LABELS, reason=f"task `{task.name}` has no labelled training row")
     if n_train > available and is_target:
@@ -175,15 +182,19 @@ def plan_study(
     unknown = [t for t in tasks if t not in specs]
     if unknown:
         raise PlanError(f"tasks {unknown} are not in the prepared data (it has: {', '.join(specs)})")
-    return [plan_cell(source, specs[t], int(n), t == target) for t in tasks for n in sorted(set(train_sizes))]
+    return [plan_cell(source, specs[t], int(n), target) for t in tasks for n in sorted(set(train_sizes))]
 
 
-def check_plan(cells: Sequence[PlannedCell], target: str) -> None:
+def check_plan(cells: Sequence[PlannedCell], target: str, auxiliary_from_target_rows: bool = False) -> None:
     """Stop a study the data cannot serve, naming the task, the size and the counts.
 
+    ``auxiliary_from_target_rows``: every task of the plan is an auxiliary task of some multi-task run that
+    learns only from the target's training subset (fixed couplings, ``auxiliary_use_all_labels`` off).
+
     :raises PlanError: when the target carries fewer labelled training rows than a requested size, a
-        task has no labelled training row, or no size of the target can be judged (every one is
-        :data:`ONE_CLASS`).
+        task has no labelled training row, no size of the target can be judged (every one is
+        :data:`ONE_CLASS`), or (with ``auxiliary_from_target_rows``) an auxiliary task has no label in
+        the target's training subset of some size.
     """
     too_large = [c for c in cells if c.status == TOO_FEW]
     if too_large:
@@ -198,6 +209,8 @@ def check_plan(cells: Sequence[PlannedCell], target: str) -> None:
                 f"task {cell.task!r} has no labelled row in the training split, so it cannot be trained; "
                 "leave it out of the study"
             )
+    if auxiliary_from_target_rows:
+        _check_auxiliary_labels(cells, target)
     on_target = [c for c in cells if c.task == target]
     if on_target and all(c.excluded for c in on_target):
         reasons = dict.fromkeys(part for c in on_target for part in c.reason.split("; "))
@@ -208,9 +221,26 @@ def check_plan(cells: Sequence[PlannedCell], target: str) -> None:
         )
 
 
-def excluded_cells(cells: Sequence[PlannedCell]) -> list[PlannedCell]:
-    """The (task, size) cells the statistics leave out."""
-    return [c for c in cells if c.excluded]
+def auxiliary_from_target_rows(config: Mapping[str, Any]) -> bool:
+    """Whether every task of a (validated) study config learns, in a multi-task run, only from the target's
+    training subset: fixed couplings (not ``auto``) and ``training.auxiliary_use_all_labels`` off."""
+    return config["couplings"] != "auto" and not config["training"]["auxiliary_use_all_labels"]
+
+
+def _check_auxiliary_labels(cells: Sequence[PlannedCell], target: str) -> None:
+    """A multi-task run cannot train an auxiliary task without a label among its training rows."""
+    empty: dict[str, list[int]] = {}
+    for cell in cells:
+        if cell.task != target and cell.in_target_subset == 0:
+            empty.setdefault(cell.task, []).append(cell.n_train)
+    if empty:
+        listing = "; ".join(f"{task!r} at n = {', '.join(map(str, sizes))}" for task, sizes in empty.items())
+        raise PlanError(
+            f"auxiliary tasks without a label among the target {target!r}'s training rows, so that a "
+            f"multi-task run cannot train them: {listing}; use larger train_sizes, or "
+            "training.auxiliary_use_all_labels: true to let them learn from every training row that carries "
+            "their label"
+        )
 
 
 def notes(cells: Sequence[PlannedCell]) -> list[str]:
