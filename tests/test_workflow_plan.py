@@ -96,6 +96,19 @@ def test_a_target_with_one_class_in_the_test_split_stops_right_after_preparation
     assert not (tmp_path / "results/data/prepared.h5").exists()
 
 
+def test_a_target_with_fewer_labels_than_a_size_stops_right_after_preparation(tmp_path):
+    # t_target carries a label on 30% of the 400 rows: 72 training rows, fewer than the size 120
+    config = _config(tmp_path, {"t_target": {"labelled_fraction": 0.3}})
+    proc = snakemake("--cores", "2", "--configfile", config, check=False)
+    assert proc.returncode != 0 and "Error in rule prepare_data" in proc.stdout
+    log = (tmp_path / "results/logs/prepare_data.log").read_text()
+    assert (
+        "train_sizes [120] exceed the 72 training rows that carry a label of target task 't_target'; use "
+        "sizes of at most 72" in log
+    )
+    assert not (tmp_path / "results/runs").exists()
+
+
 def _msd_config(tmp_path, **overrides) -> str:
     """configs/msd-sample.yaml, small: one sharing level, two seeds, a narrow network, few epochs."""
     config = yaml.safe_load((REPO / "configs/msd-sample.yaml").read_text())
