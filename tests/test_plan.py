@@ -294,3 +294,14 @@ def test_prepared_data_and_its_labels_share_the_plan_interface():
     full = PreparedData(dataset, split, {})
     quick = PreparedLabels(dataset.tasks, dataset.labels, split)
     assert plan_study(full, ["t"], "t", [10]) == plan_study(quick, ["t"], "t", [10])
+
+
+def test_the_labels_reader_calls_a_cut_file_corrupt(few_aux_labels, tmp_path):
+    from mtrl.data.prepared import CorruptPreparedDataError
+
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(few_aux_labels.read_bytes()[:2048])
+    with pytest.raises(CorruptPreparedDataError, match="delete it or run with `-R prepare_data`"):
+        read_prepared_labels(cut)
+    with pytest.raises(FileNotFoundError, match="run the prepare_data rule"):
+        read_prepared_labels(tmp_path / "absent.h5")

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import h5py
 import numpy as np
@@ -29,6 +30,7 @@ from mtrl.io import atomic_path
 from mtrl.tasks import TaskSpec, slug_clash
 
 FORMAT_VERSION = 1
+T = TypeVar("T")
 REBUILD = "delete it or run with `-R prepare_data`"
 
 
@@ -108,6 +110,17 @@ def read_prepared(path: str | os.PathLike) -> PreparedData:
     Raises FileNotFoundError if it is missing, ValueError if it has another format version, and
     :class:`CorruptPreparedDataError` if it cannot be read.
     """
+    return _read_file(path, _read)
+
+
+def read_prepared_labels(path: str | os.PathLike) -> PreparedLabels:
+    """The task labels and the split of a prepared-data file, without its (large) features; raises as
+    :func:`read_prepared` does."""
+    return _read_file(path, _read_labels)
+
+
+def _read_file(path: str | os.PathLike, reader: Callable[[h5py.File], T]) -> T:
+    """``reader`` on the open file at ``path``, once its format version is checked."""
     name = os.fspath(path)
     if not os.path.exists(name):
         raise FileNotFoundError(f"{name}: prepared-data file not found; run the prepare_data rule")
@@ -115,7 +128,7 @@ def read_prepared(path: str | os.PathLike) -> PreparedData:
         with h5py.File(name, "r") as f:
             version = int(f.attrs.get("format_version", -1))
             if version == FORMAT_VERSION:
-                return _read(f)
+                return reader(f)
     except (OSError, KeyError, ValueError, TypeError) as err:
         raise CorruptPreparedDataError(f"{name}: corrupt prepared-data file ({err}); {REBUILD}") from err
     raise ValueError(
@@ -124,26 +137,21 @@ def read_prepared(path: str | os.PathLike) -> PreparedData:
     )
 
 
-def _read(f: h5py.File) -> PreparedData:
-    """The groups of an open prepared-data file."""
+def _read_labels(f: h5py.File) -> PreparedLabels:
+    """The tasks, labels and split of an open prepared-data file."""
     tasks = [TaskSpec.from_dict(d) for d in json.loads(f.attrs["tasks"])]
-    g = f["features"]
-    x = sp.csr_matrix((g["data"][()], g["indices"][()], g["indptr"][()]), shape=tuple(g.attrs["shape"]))
     labels = {t.name: f["labels"][t.slug][()] for t in tasks}
     split = Split(*(f["splits"][name][()] for name in ("train", "val", "test")))
+    return PreparedLabels(tasks=tasks, label_columns=labels, split=split)
+
+
+def _read(f: h5py.File) -> PreparedData:
+    """The groups of an open prepared-data file."""
+    part = _read_labels(f)
+    g = f["features"]
+    x = sp.csr_matrix((g["data"][()], g["indices"][()], g["indptr"][()]), shape=tuple(g.attrs["shape"]))
     ids = np.asarray(f["ids"].asstr()[()], dtype=object)
     vocabulary = list(f["vocabulary"].asstr()[()]) if "vocabulary" in f else None
     source = json.loads(f.attrs["source"])
-    dataset = Dataset(features=x, labels=labels, tasks=tasks, ids=ids, vocabulary=vocabulary)
-    return PreparedData(dataset=dataset, split=split, source=source)
-
-
-def read_prepared_labels(path: str | os.PathLike) -> PreparedLabels:
-    """The task labels and the split of a prepared-data file, without reading its (large) features."""
-    with h5py.File(path, "r") as f:
-        if int(f.attrs.get("format_version", -1)) != FORMAT_VERSION:
-            raise ValueError(f"{os.fspath(path)!r}: not a prepared-data file of format {FORMAT_VERSION}")
-        tasks = [TaskSpec.from_dict(d) for d in json.loads(f.attrs["tasks"])]
-        labels = {t.name: f["labels"][t.slug][()] for t in tasks}
-        split = Split(*(f["splits"][name][()] for name in ("train", "val", "test")))
-    return PreparedLabels(tasks=tasks, label_columns=labels, split=split)
+    dataset = Dataset(features=x, labels=part.label_columns, tasks=part.tasks, ids=ids, vocabulary=vocabulary)
+    return PreparedData(dataset=dataset, split=part.split, source=source)
