@@ -95,6 +95,7 @@ def all_outputs():
         f"{RESULTS}/tables/summary.csv",
         f"{RESULTS}/tables/comparison.csv",
         f"{RESULTS}/tables/task_correlations.csv",
+        PLAN,
         f"{RESULTS}/figures/learning_curves.png",
         f"{RESULTS}/figures/training_size.png",
         f"{RESULTS}/figures/gain_heatmap.png",
