@@ -15,6 +15,10 @@ class counts of its training subset and of the validation and test splits, and a
 - :data:`TOO_FEW`: the target carries fewer labelled training rows than ``n``: the user's error, the
   study stops after preparation (:func:`check_plan`);
 - :data:`NO_LABELS`: a task without any labelled training row cannot be trained: the study stops.
+
+Each cell also counts the task's labels among the target's training subset of that size
+(``in_target_subset``): what a multi-task run gives an auxiliary task unless
+``training.auxiliary_use_all_labels`` is on; none at all stops the study too.
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ CAPPED = "capped"
 ONE_CLASS = "one-class"
 TOO_FEW = "too-few-for-the-target"
 NO_LABELS = "no-labels"
-FATAL = (TOO_FEW, NO_LABELS)
 SPLITS = ("train", "val", "test")  # "train": the run's training subset, not the whole split
 PLAN_COLUMNS = [
     "task",
