@@ -32,8 +32,6 @@ from mtrl.tasks import slug_clash, task_slug
 log = logging.getLogger(__name__)
 
 
-
-
 def _fill_defaults(validator: Any, properties: dict, instance: Any, schema: dict) -> Iterator[Any]:
     """``properties`` that first sets each missing property that has a ``default`` (as Snakemake)."""
     if validator.is_type(instance, "object"):
