@@ -282,5 +282,7 @@ def run_parameters(config: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
         "loss_weights": {t: w for t, w in training["loss_weights"].items() if t in tasks},
         "feature_transform": training["feature_transform"],
         "auxiliary_use_all_labels": bool(training["auxiliary_use_all_labels"]),
+        "class_weight": training["class_weight"],
+        "threshold": training["threshold"],
         "precision": config["precision"],
     }

@@ -69,7 +69,9 @@ def train_run(
     history = history.history
     t_evaluate = time.perf_counter()
     saved = with_original_units(model, inputs.tasks, inputs.scaling)
-    metrics = evaluate_model(saved, data, inputs.tasks, spec.feature_transform, inputs.train_labels)
+    metrics = evaluate_model(
+        saved, data, inputs.tasks, spec.feature_transform, inputs.train_labels, threshold=spec.threshold
+    )
     t_save = time.perf_counter()
     write_history(history, history_path)
     with atomic_path(model_path, suffix=".keras") as tmp:

@@ -76,6 +76,8 @@ def test_a_config_with_only_required_keys_gets_every_default():
         "training.loss_weights": {},
         "training.feature_transform": "log1p",
         "training.auxiliary_use_all_labels": False,
+        "training.class_weight": "none",
+        "training.threshold": "fixed",
         "data.synthetic.n_rows": 12000,
         "download.enabled": False,
         "download.dir": "data/msd",
@@ -201,6 +203,8 @@ def test_run_parameters_give_the_runspec_fields():
         "loss_weights": {"a": 0.5},
         "feature_transform": "log1p",
         "auxiliary_use_all_labels": False,
+        "class_weight": "none",
+        "threshold": "fixed",
         "precision": "auto",
     }
     spec = RunSpec(
