@@ -23,6 +23,7 @@ with logged_to(snakemake.log[0]):
         auxiliary_all_labels=snakemake.params.auxiliary_all_labels,
         couplings=snakemake.params.couplings,
         sharings=snakemake.params.sharing,
+        metric=snakemake.params.metric,
     )
     for path, content in (
         (snakemake.output.markdown, text),

@@ -72,6 +72,7 @@ def test_a_config_with_only_required_keys_gets_every_default():
         "sharing_presets": {},
         "findings.alpha": 0.05,
         "findings.adjustment": "holm",
+        "findings.metric": "auto",
         "training.monitor": "target",
         "training.loss_weights": {},
         "training.feature_transform": "log1p",
@@ -105,7 +106,7 @@ def test_defaults_are_filled_the_way_snakemake_fills_them(config):
 
 def test_a_given_value_wins_and_the_defaults_are_not_shared():
     first = with_defaults({**MINIMAL, "findings": {"alpha": 0.01}})
-    assert first["findings"] == {"alpha": 0.01, "adjustment": "holm"}
+    assert first["findings"] == {"alpha": 0.01, "adjustment": "holm", "metric": "auto"}
     first["training"]["loss_weights"]["t"] = 2.0
     assert with_defaults(MINIMAL)["training"]["loss_weights"] == {}
     assert "findings" not in MINIMAL  # the argument is not changed
@@ -120,7 +121,7 @@ def test_schema_errors_name_the_key():
 
 def test_load_config_reads_the_default_study():
     config = load_config(REPO / "config.yaml")
-    assert config["findings"] == {"alpha": 0.05, "adjustment": "holm"}
+    assert config["findings"] == {"alpha": 0.05, "adjustment": "holm", "metric": "auto"}
     assert load_config(MINIMAL) == with_defaults(MINIMAL)
 
 
