@@ -21,8 +21,8 @@ CLASS_WEIGHTS = ("none", "balanced")
 
 
 def balanced_class_weights(labels: np.ndarray) -> np.ndarray:
-    """Per class index ``0 .. max``: ``n / (k * n_c)`` over the labelled entries of ``labels``
-    (NaN = unlabelled); 0 for a class absent from them."""
+    """Per class index, from 0 to the largest label: ``n / (k * n_c)`` over the labelled entries
+    of ``labels`` (NaN = unlabelled); 0 for a class absent from them."""
     labels = np.asarray(labels, dtype=np.float64)
     present = labels[~np.isnan(labels)].astype(np.int64)
     if len(present) == 0:
