@@ -34,7 +34,12 @@ def read_metrics(paths: Iterable[str | os.PathLike]) -> list[dict]:
 
 
 def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
-    """One row per run x task x split x metric: the model's value and the trivial baseline's."""
+    """One row per run x task x split x metric: the model's value and the trivial baseline's.
+
+    Also the task's kind (``task_kind``), for classification the classes the run predicts on the
+    split (``predicted_classes``; 1 = collapsed to one class) and for binary tasks the decision
+    ``threshold`` (empty where ``metrics.json`` predates them).
+    """
     rows = []
     for doc in docs:
         run, training = doc["run"], doc["training"]
@@ -46,12 +51,15 @@ def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
                         {
                             **ident,
                             "task": task,
+                            "task_kind": result.get("kind"),
                             "is_target": task == target,
                             "split": split,
                             "metric": metric,
                             "value": _num(value),
                             "baseline": _num(result["baseline"].get(metric)),
                             "n_eval": result["n"],
+                            "predicted_classes": result.get("predicted_classes"),
+                            "threshold": _num(result.get("threshold")),
                             "epochs_trained": training["epochs_trained"],
                             "training_seconds": training["training_seconds"],
                             "backend": run["backend"],
@@ -61,6 +69,7 @@ def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         raise ValueError("no run metrics to tabulate")
+    frame["predicted_classes"] = frame["predicted_classes"].astype("Int64")
     mixed = sorted({f"{b}/{p}" for b, p in zip(frame["backend"], frame["precision"], strict=True)})
     if len(mixed) > 1:  # e.g. precision auto on cluster nodes with and without bfloat16
         logging.getLogger("mtrl").warning(

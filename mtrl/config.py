@@ -25,6 +25,7 @@ from mtrl.architectures.presets import PresetError, resolve_masks
 from mtrl.couplings import AUTO_NAMES
 from mtrl.errors import ConfigError
 from mtrl.kinds import SINGLE_SHARING
+from mtrl.metric_names import check_metric_setting
 from mtrl.schema import load_schema
 from mtrl.schema_errors import explain, outermost
 from mtrl.tasks import slug_clash, task_slug
@@ -168,6 +169,24 @@ def check_config(config: dict[str, Any]) -> None:
                 f"{', '.join(study_tasks(config))}"
             )
     _check_split(config)
+    _check_metric(config)
+
+
+def target_kind(config: dict[str, Any]) -> str | None:
+    """The target's task kind, when the config declares it (synthetic tasks, ``data.msd.tasks``)."""
+    data, target = config["data"], config["target"]
+    if data["source"] == "synthetic":
+        return data["synthetic"]["tasks"].get(target, {}).get("kind")
+    declared = (data["msd"].get("tasks") or {}).get(target)
+    return (declared or {}).get("kind")
+
+
+def _check_metric(config: dict[str, Any]) -> None:
+    """``findings.metric`` is ``auto`` or a metric of the target's kind (when the kind is known)."""
+    try:
+        check_metric_setting(config["findings"]["metric"], target_kind(config))
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
 
 
 def task_keys(config: dict[str, Any]) -> dict[str, str]:
@@ -279,5 +298,7 @@ def run_parameters(config: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
         "loss_weights": {t: w for t, w in training["loss_weights"].items() if t in tasks},
         "feature_transform": training["feature_transform"],
         "auxiliary_use_all_labels": bool(training["auxiliary_use_all_labels"]),
+        "class_weight": training["class_weight"],
+        "threshold": training["threshold"],
         "precision": config["precision"],
     }

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mtrl.data.batches import TaskTargets
+from mtrl.data.class_weights import with_class_weights
 from mtrl.data.plan import training_size
 from mtrl.data.prepared import PreparedData
 from mtrl.data.subsets import target_mask_rows, training_rows
@@ -65,6 +66,7 @@ def prepare_run_inputs(data: PreparedData, spec: RunSpec) -> RunInputs:
             "val": int(np.count_nonzero(~np.isnan(y_val))),
             "test": int(np.count_nonzero(~np.isnan(data.labels(task.name, data.rows("test"))))),
         }
+    train_targets = with_class_weights(train_targets, tasks, train_labels, spec.class_weight)
     return RunInputs(tasks, rows, train_targets, val_targets, scaling, n_labelled, train_labels, n_train)
 
 

@@ -69,7 +69,7 @@ def train_run(
     history = history.history
     t_evaluate = time.perf_counter()
     saved = with_original_units(model, inputs.tasks, inputs.scaling)
-    metrics = evaluate_model(saved, data, inputs.tasks, spec.feature_transform, inputs.train_labels)
+    metrics = _evaluate(saved, data, inputs, spec)
     t_save = time.perf_counter()
     write_history(history, history_path)
     with atomic_path(model_path, suffix=".keras") as tmp:
@@ -89,6 +89,13 @@ def train_run(
     result = run_document(spec, inputs, backend, precision, training, metrics)
     write_json(metrics_path, result)
     return result
+
+
+def _evaluate(model, data: PreparedData, inputs: RunInputs, spec: RunSpec) -> dict[str, Any]:
+    """The run's metrics on the validation and test splits (:func:`mtrl.evaluation.evaluate_model`),
+    its baseline fitted on the labels it trained on, its decision thresholds as ``spec.threshold`` says."""
+    transform, labels = spec.feature_transform, inputs.train_labels
+    return evaluate_model(model, data, inputs.tasks, transform, labels, threshold=spec.threshold)
 
 
 def _training_summary(

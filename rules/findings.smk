@@ -26,6 +26,7 @@ rule findings:
         sharing=config["sharing"],
         alpha=config["findings"]["alpha"],
         adjustment=config["findings"]["adjustment"],
+        metric=config["findings"]["metric"],
         auxiliary_all_labels=config["training"]["auxiliary_use_all_labels"],
     script:
         "../scripts/findings.py"

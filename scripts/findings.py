@@ -25,6 +25,7 @@ with logged_to(snakemake.log[0]):
         couplings=snakemake.params.couplings,
         sharings=snakemake.params.sharing,
         plan=read_plan(snakemake.input.plan),
+        metric=snakemake.params.metric,
     )
     for path, content in (
         (snakemake.output.markdown, text),

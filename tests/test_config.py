@@ -72,10 +72,13 @@ def test_a_config_with_only_required_keys_gets_every_default():
         "sharing_presets": {},
         "findings.alpha": 0.05,
         "findings.adjustment": "holm",
+        "findings.metric": "auto",
         "training.monitor": "target",
         "training.loss_weights": {},
         "training.feature_transform": "log1p",
         "training.auxiliary_use_all_labels": False,
+        "training.class_weight": "none",
+        "training.threshold": "fixed",
         "data.synthetic.n_rows": 12000,
         "download.enabled": False,
         "download.dir": "data/msd",
@@ -103,7 +106,7 @@ def test_defaults_are_filled_the_way_snakemake_fills_them(config):
 
 def test_a_given_value_wins_and_the_defaults_are_not_shared():
     first = with_defaults({**MINIMAL, "findings": {"alpha": 0.01}})
-    assert first["findings"] == {"alpha": 0.01, "adjustment": "holm"}
+    assert first["findings"] == {"alpha": 0.01, "adjustment": "holm", "metric": "auto"}
     first["training"]["loss_weights"]["t"] = 2.0
     assert with_defaults(MINIMAL)["training"]["loss_weights"] == {}
     assert "findings" not in MINIMAL  # the argument is not changed
@@ -118,7 +121,7 @@ def test_schema_errors_name_the_key():
 
 def test_load_config_reads_the_default_study():
     config = load_config(REPO / "config.yaml")
-    assert config["findings"] == {"alpha": 0.05, "adjustment": "holm"}
+    assert config["findings"] == {"alpha": 0.05, "adjustment": "holm", "metric": "auto"}
     assert load_config(MINIMAL) == with_defaults(MINIMAL)
 
 
@@ -201,6 +204,8 @@ def test_run_parameters_give_the_runspec_fields():
         "loss_weights": {"a": 0.5},
         "feature_transform": "log1p",
         "auxiliary_use_all_labels": False,
+        "class_weight": "none",
+        "threshold": "fixed",
         "precision": "auto",
     }
     spec = RunSpec(
