@@ -170,6 +170,19 @@ def check_config(config: dict[str, Any]) -> None:
             )
     _check_split(config)
     _check_metric(config)
+    _check_hypotheses(config)
+
+
+def _check_hypotheses(config: dict[str, Any]) -> None:
+    """``findings.hypotheses``: kinds, directions, couplings, sharing levels and sizes of the study."""
+    from mtrl.stats.hypotheses import parse_hypotheses
+
+    parse_hypotheses(
+        config["findings"]["hypotheses"],
+        couplings=coupling_names(config),
+        sharings=config["sharing"],
+        sizes=config["train_sizes"],
+    )
 
 
 def target_kind(config: dict[str, Any]) -> str | None:

@@ -34,6 +34,7 @@ RESULTS = config["results"]
 FRONT_PAGE = f"{RESULTS}/report_front_page.rst"
 DATA = f"{RESULTS}/data/prepared.h5"
 CHOSEN_COUPLINGS = f"{RESULTS}/tables/couplings.yaml"
+HYPOTHESES = f"{RESULTS}/tables/hypotheses.csv"
 PLAN = f"{RESULTS}/tables/plan.csv"
 COUPLINGS = coupling_names(config)
 AUTO_COUPLINGS = is_auto(config)
@@ -94,7 +95,10 @@ def all_outputs():
         f"{RESULTS}/tables/runs.csv",
         f"{RESULTS}/tables/summary.csv",
         f"{RESULTS}/tables/comparison.csv",
+        HYPOTHESES,
+        f"{RESULTS}/tables/power.csv",
         f"{RESULTS}/tables/task_correlations.csv",
+        f"{RESULTS}/figures/forest.png",
         PLAN,
         f"{RESULTS}/figures/learning_curves.png",
         f"{RESULTS}/figures/training_size.png",

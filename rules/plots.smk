@@ -74,6 +74,32 @@ rule plot_gain_heatmap:
         "../scripts/plot_gain_heatmap.py"
 
 
+rule plot_forest:
+    input:
+        comparison=f"{RESULTS}/tables/comparison.csv",
+        runs=f"{RESULTS}/tables/runs.csv",
+    output:
+        figure=report(
+            f"{RESULTS}/figures/forest.png",
+            caption="../report/forest.rst",
+            category="Answers",
+            labels={"figure": "every gain with its interval"},
+        ),
+    log:
+        f"{RESULTS}/logs/plot_forest.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/plot_forest.tsv"
+    conda:
+        "../envs/mtrl.yaml"
+    params:
+        target=config["target"],
+        couplings=COUPLINGS,
+        sharing=config["sharing"],
+        metric=config["findings"]["metric"],
+    script:
+        "../scripts/plot_forest.py"
+
+
 rule plot_task_correlations:
     input:
         table=f"{RESULTS}/tables/task_correlations.csv",

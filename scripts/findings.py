@@ -26,6 +26,7 @@ with logged_to(snakemake.log[0]):
         sharings=snakemake.params.sharing,
         plan=read_plan(snakemake.input.plan),
         metric=snakemake.params.metric,
+        hypotheses=pd.read_csv(snakemake.input.hypotheses),
     )
     for path, content in (
         (snakemake.output.markdown, text),

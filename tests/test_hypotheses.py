@@ -12,23 +12,19 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import ttost_paired
 
 from mtrl.config import ConfigError
-from mtrl.stats import (
+from mtrl.stats.confirmatory import (
     CONTRADICTED,
     EQUIVALENT,
     INCONCLUSIVE,
     SUPPORTED,
-    Hypothesis,
-    SizeSlope,
     confirmatory_table,
-    fit_grid_model,
-    minimum_detectable_effect,
-    parse_hypotheses,
     replicate_test,
-    replicate_values,
-    replicates_needed,
     slope_equivalence,
     verdict,
 )
+from mtrl.stats.grid_model import SizeSlope, fit_grid_model
+from mtrl.stats.hypotheses import Hypothesis, parse_hypotheses, replicate_values
+from mtrl.stats.power import minimum_detectable_effect, replicates_needed
 
 DEFAULT_FAMILY = [
     {

@@ -10,6 +10,7 @@ from mtrl.findings.benefit import benefit_section, header
 from mtrl.findings.collapse import collapse_section
 from mtrl.findings.plan import plan_section
 from mtrl.findings.questions import auxiliary_section, coupling_section, sharing_section, size_section
+from mtrl.findings.verdicts import verdict_section
 from mtrl.ordering import ordered, sort_cells
 from mtrl.stats.exclusions import without_excluded, without_excluded_sizes
 from mtrl.stats.gains import (
@@ -44,6 +45,7 @@ def write_findings(
     sharings: Sequence[str] | None = None,
     plan: pd.DataFrame | None = None,
     metric: str = "auto",
+    hypotheses: pd.DataFrame | None = None,
 ) -> str:
     """Markdown answering the four research questions, every sentence citing the numbers behind it.
 
@@ -51,7 +53,8 @@ def write_findings(
     ``sharings`` give the config order (default: order of appearance); Q3 compares each pair of
     couplings in that order (first minus second). ``plan`` (``tables/plan.csv``): the (task, size) cells
     it excludes leave every statistic, and the text says why. ``metric`` is ``findings.metric``: the
-    target's primary metric, resolved by :func:`mtrl.tasks.primary_metric`.
+    target's primary metric, resolved by :func:`mtrl.tasks.primary_metric`. ``hypotheses``
+    (``tables/hypotheses.csv``): the confirmatory verdicts that open the text.
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
@@ -72,6 +75,7 @@ def write_findings(
     study_plan = plan_section(plan)  # empty when the data fill every cell as requested
     sections = [
         header(target, metric, split, alpha, method, cells, reason),
+        verdict_section(hypotheses, alpha, method),
         *([study_plan] if study_plan else []),
         collapse_section(runs, target, split, coupling_order, sharing_order),
         benefit_section(cells, base, rel, summary, target, metric, split, alpha, method),

@@ -25,9 +25,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import pandas as pd
+if TYPE_CHECKING:  # the declarations are checked with the config, before pandas is needed
+    import pandas as pd
 
 from mtrl.errors import ConfigError
 
@@ -236,6 +237,8 @@ def replicate_values(gains: pd.DataFrame, hypothesis: Hypothesis) -> tuple[pd.Se
         raise ValueError(f"{hypothesis.name}: a {hypothesis.kind} hypothesis has no replicate values")
     n_train = resolve_size(gains, hypothesis)
     if n_train is None:
+        import pandas as pd
+
         return pd.Series(dtype=float, name="value"), None
     pooled = [pooled_gains(gains, c, n_train, hypothesis.sharing) for c in hypothesis.couplings]
     if hypothesis.kind == GAIN:
