@@ -217,13 +217,23 @@ def forest_plot(
     y = np.arange(len(frame))[::-1]
     palette = dict(zip(couplings, sns.color_palette("colorblind", len(couplings)), strict=False))
     fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.28 * max(1, len(frame))))
-    colors = [palette[c] for c in frame["coupling"]]
-    low = frame["gain_mean"] - frame["gain_ci_low"]
-    high = frame["gain_ci_high"] - frame["gain_mean"]
-    ax.errorbar(frame["gain_mean"], y, xerr=[low, high], fmt="none", ecolor=colors, capsize=2)
-    ax.scatter(frame["gain_mean"], y, c=colors, zorder=3, s=18)
+    for coupling in couplings:
+        part = (frame["coupling"] == coupling).to_numpy()
+        rows = frame[part]
+        xerr = [rows["gain_mean"] - rows["gain_ci_low"], rows["gain_ci_high"] - rows["gain_mean"]]
+        ax.errorbar(
+            rows["gain_mean"],
+            y[part],
+            xerr=xerr,
+            fmt="o",
+            markersize=4,
+            capsize=2,
+            color=palette[coupling],
+            label=coupling,
+        )
     ax.axvline(0.0, color="0.4", linewidth=0.8, linestyle="--")
     ax.set_yticks(y, labels, fontsize=7)
     ax.set_xlabel(f"multi-task gain in {split} {metric} (positive = better; 95% CI over seeds)")
     ax.set_title("Every cell's gain with its interval")
+    ax.legend(title="coupling", fontsize=7, loc="best")
     _save(fig, path)

@@ -106,7 +106,15 @@ def test_defaults_are_filled_the_way_snakemake_fills_them(config):
 
 def test_a_given_value_wins_and_the_defaults_are_not_shared():
     first = with_defaults({**MINIMAL, "findings": {"alpha": 0.01}})
-    assert first["findings"] == {"alpha": 0.01, "adjustment": "holm", "metric": "auto"}
+    assert first["findings"]["alpha"] == 0.01
+    assert {k: first["findings"][k] for k in ("adjustment", "metric", "power", "hypotheses")} == {
+        "adjustment": "holm",
+        "metric": "auto",
+        "power": 0.8,
+        "hypotheses": [],
+    }
+    first["findings"]["equivalence_margin"]["roc_auc"] = 1.0
+    assert with_defaults(MINIMAL)["findings"]["equivalence_margin"]["roc_auc"] == 0.01
     first["training"]["loss_weights"]["t"] = 2.0
     assert with_defaults(MINIMAL)["training"]["loss_weights"] == {}
     assert "findings" not in MINIMAL  # the argument is not changed
@@ -121,7 +129,10 @@ def test_schema_errors_name_the_key():
 
 def test_load_config_reads_the_default_study():
     config = load_config(REPO / "config.yaml")
-    assert config["findings"] == {"alpha": 0.05, "adjustment": "holm", "metric": "auto"}
+    findings = config["findings"]
+    assert (findings["alpha"], findings["adjustment"], findings["metric"]) == (0.05, "holm", "auto")
+    kinds = [h["kind"] for h in findings["hypotheses"]]  # the declared confirmatory family
+    assert kinds == ["gain", "gain", "coupling_contrast", "size_slope", "interaction"]
     assert load_config(MINIMAL) == with_defaults(MINIMAL)
 
 
@@ -324,3 +335,10 @@ def test_presets_that_share_a_layer_give_no_warning(caplog):
             with_defaults({**MINIMAL, "sharing": ["low", "mine"], "sharing_presets": {"mine": [0, 0, 0, 1]}})
         )
     assert caplog.messages == []
+
+
+def test_hypotheses_are_checked_with_the_config():
+    bad = {"name": "h", "kind": "gain", "coupling": "medium", "n_train": "smallest"}
+    config = with_defaults({**MINIMAL, "findings": {"hypotheses": [bad]}})
+    with pytest.raises(ConfigError, match=r"findings.hypotheses\[0\] \(h\): .*medium"):
+        check_config(config)

@@ -31,7 +31,12 @@ def _sentence(row: pd.Series, alpha: float) -> str:
     name = f"`{row['hypothesis']}`"
     verdict = f"**{row['verdict']}** ({_MEANING.get(row['verdict'], '')})"
     if row["kind"] == "interaction":
-        return f"{name}: {verdict}; adjusted p = {_p(row['p_adjusted'])}, {int(row['seeds'])} seeds."
+        found = "an interaction detected" if row["verdict"] == "supported" else "none detected"
+        note = f" ({row['note']})" if isinstance(row.get("note"), str) and row["note"] else ""
+        return (
+            f"{name}: **{row['verdict']}** ({found}); adjusted p = {_p(row['p_adjusted'])}{note}, "
+            f"{int(row['seeds'])} seeds."
+        )
     interval = f"{100 * (1 - alpha):g}% CI {_value(row['ci_low'])} to {_value(row['ci_high'])}"
     estimate = (
         f"estimate {_value(row['estimate'])} ({interval}), "
