@@ -293,7 +293,9 @@ def test_jobs_of_a_killed_snakemake_stop_at_once(tmp_path):
             os.kill(pid, signal.SIGKILL)
     assert f"the process that started this job (pid {proc.pid}, " in log.read_text()
     assert not (run / "metrics.json").exists()
-    with run_lock(run, wait=0):  # a rerun's job of the same run starts at once
+    # a rerun's job of the same run starts within seconds (the orphan trained on for minutes);
+    # a few seconds of grace for a loaded machine, where the lock was once seen released late
+    with run_lock(run, wait=15):
         pass
 
 
