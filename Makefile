@@ -25,11 +25,11 @@ run: setup
 	$(SNAKEMAKE) --configfile $(CONFIG) --report $(RESULTS)/report.html
 
 # Rebuild tables, figures, findings and the report from the runs that exist: never retrains.
-REPORT_RULES := collect_runs summarise compare findings plot_learning_curves plot_training_size \
-	plot_gain_heatmap plot_task_correlations
+REPORT_RULES := collect_runs summarise compare confirm findings plot_learning_curves plot_training_size \
+	plot_gain_heatmap plot_forest plot_task_correlations
 report: setup
 	$(SNAKEMAKE) --configfile $(CONFIG) --rerun-triggers mtime --forcerun $(REPORT_RULES) \
-		--allowed-rules $(REPORT_RULES) task_correlations choose_couplings
+		--allowed-rules $(REPORT_RULES) task_correlations choose_couplings plan_study
 	$(SNAKEMAKE) --configfile $(CONFIG) --report $(RESULTS)/report.html
 
 # The slurm tests bring up a one-node Slurm on localhost (root + apt-get; they skip otherwise,

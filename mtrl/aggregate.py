@@ -35,7 +35,12 @@ def read_metrics(paths: Iterable[str | os.PathLike]) -> list[dict]:
 
 
 def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
-    """One row per run x task x split x metric: the model's value and the trivial baseline's."""
+    """One row per run x task x split x metric: the model's value and the trivial baseline's.
+
+    Also the task's kind (``task_kind``), for classification the classes the run predicts on the
+    split (``predicted_classes``; 1 = collapsed to one class) and for binary tasks the decision
+    ``threshold`` (empty where ``metrics.json`` predates them).
+    """
     rows = []
     for doc in docs:
         run, training = doc["run"], doc["training"]
@@ -47,12 +52,15 @@ def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
                         {
                             **ident,
                             "task": task,
+                            "task_kind": result.get("kind"),
                             "is_target": task == target,
                             "split": split,
                             "metric": metric,
                             "value": _num(value),
                             "baseline": _num(result["baseline"].get(metric)),
                             "n_eval": result["n"],
+                            "predicted_classes": result.get("predicted_classes"),
+                            "threshold": _num(result.get("threshold")),
                             "epochs_trained": training["epochs_trained"],
                             "training_seconds": training["training_seconds"],
                             "backend": run["backend"],
@@ -63,6 +71,7 @@ def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         raise ValueError("no run metrics to tabulate")
+    frame["predicted_classes"] = frame["predicted_classes"].astype("Int64")
     mixed = sorted(set(map(numerics_label, frame["backend"], frame["precision"], frame["device"])))
     if len(mixed) > 1:  # e.g. jobs on nodes of two kinds; the pairing refuses mixed pairs
         logging.getLogger("mtrl").warning(

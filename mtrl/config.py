@@ -3,14 +3,16 @@
 The schema (``schemas/config.schema.yaml``) checks keys, types and ranges and is the one place of
 every default; :func:`check_config` checks what needs several keys at once (tasks named in
 couplings exist, presets exist and fit the network, training sizes fit the training split), so
-that a bad config stops before any job runs. The workflow validates its config with Snakemake's
-``validate``, which fills the defaults; code that builds a config itself passes it through
+that a bad config stops before any job runs. The workflow fills in the defaults of its config with
+:func:`fill_defaults` (in place); code that builds a config itself passes it through
 :func:`with_defaults` (or :func:`load_config`) first. The functions below read defaulted configs.
+A schema error is told in one line by :func:`mtrl.schema_errors.explain`.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -21,12 +23,14 @@ import yaml
 
 from mtrl.architectures.presets import PresetError, resolve_masks
 from mtrl.couplings import AUTO_NAMES
+from mtrl.errors import ConfigError
 from mtrl.kinds import SINGLE_SHARING
+from mtrl.metric_names import check_metric_setting
 from mtrl.schema import load_schema
+from mtrl.schema_errors import explain, outermost
+from mtrl.tasks import slug_clash, task_slug
 
-
-class ConfigError(ValueError):
-    """A configuration value that cannot work, with the key, the value and what is allowed."""
+log = logging.getLogger(__name__)
 
 
 def _fill_defaults(validator: Any, properties: dict, instance: Any, schema: dict) -> Iterator[Any]:
@@ -45,18 +49,24 @@ _DefaultingValidator = jsonschema.validators.extend(
 )
 
 
-def with_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``config`` validated against the schema, with its defaults filled in.
+def fill_defaults(config: dict[str, Any]) -> None:
+    """Validate ``config`` against the schema and fill in its defaults, in place.
 
-    The same as the workflow's ``snakemake.utils.validate(config, schema)`` (defaults are set
-    where the parent object exists; parents default to ``{}``). Raises :class:`ConfigError`
-    naming the key of the first error.
+    As ``snakemake.utils.validate(config, schema)`` does (defaults are set where the parent object
+    exists; parents default to ``{}``), but a bad value raises :class:`ConfigError` with one short
+    message naming the key, the value and what is allowed (:func:`mtrl.schema_errors.explain`).
     """
-    filled = copy.deepcopy(dict(config))
-    error = jsonschema.exceptions.best_match(_DefaultingValidator(load_schema()).iter_errors(filled))
+    schema = load_schema()
+    error = jsonschema.exceptions.best_match(_DefaultingValidator(schema).iter_errors(config))
     if error is not None:
-        key = ".".join(str(part) for part in error.absolute_path) or "config"
-        raise ConfigError(f"{key}: {error.message}")
+        raise ConfigError(explain(outermost(error), schema))
+
+
+def with_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` validated against the schema, with its defaults filled in
+    (:func:`fill_defaults`; ``config`` is not changed)."""
+    filled = copy.deepcopy(dict(config))
+    fill_defaults(filled)
     return filled
 
 
@@ -135,6 +145,7 @@ def check_config(config: dict[str, Any]) -> None:
         for name, members in config["couplings"].items():
             if target not in members:
                 raise ConfigError(f"couplings.{name} = {members} does not contain the target task {target!r}")
+    _check_task_names(config)
     known = known_tasks(config)
     if known is not None:
         if target not in known:
@@ -150,21 +161,113 @@ def check_config(config: dict[str, Any]) -> None:
             f"model.dropout = {config['model']['dropout']} needs one rate per hidden layer "
             f"(model.widths has {len(widths)})"
         )
-    sharing_masks(config)
+    _warn_unshared(config, sharing_masks(config))
     for task in config["training"]["loss_weights"]:
         if task not in study_tasks(config):
             raise ConfigError(
                 f"training.loss_weights: unknown task {task!r}; tasks of this study: "
                 f"{', '.join(study_tasks(config))}"
             )
+    _check_split(config)
+    _check_metric(config)
+    _check_hypotheses(config)
+
+
+def _check_hypotheses(config: dict[str, Any]) -> None:
+    """``findings.hypotheses``: kinds, directions, couplings, sharing levels and sizes of the study."""
+    from mtrl.stats.hypotheses import parse_hypotheses
+
+    parse_hypotheses(
+        config["findings"]["hypotheses"],
+        couplings=coupling_names(config),
+        sharings=config["sharing"],
+        sizes=config["train_sizes"],
+    )
+
+
+def target_kind(config: dict[str, Any]) -> str | None:
+    """The target's task kind, when the config declares it (synthetic tasks, ``data.msd.tasks``)."""
+    data, target = config["data"], config["target"]
+    if data["source"] == "synthetic":
+        return data["synthetic"]["tasks"].get(target, {}).get("kind")
+    declared = (data["msd"].get("tasks") or {}).get(target)
+    return (declared or {}).get("kind")
+
+
+def _check_metric(config: dict[str, Any]) -> None:
+    """``findings.metric`` is ``auto`` or a metric of the target's kind (when the kind is known)."""
+    try:
+        check_metric_setting(config["findings"]["metric"], target_kind(config))
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def task_keys(config: dict[str, Any]) -> dict[str, str]:
+    """Every task the study trains or declares (``data.msd.tasks``) -> the first key naming it."""
+    keys = {config["target"]: "target"}
+    for name, members in configured_couplings(config).items():
+        key = "auto_couplings.candidates" if is_auto(config) else f"couplings.{name}"
+        for task in members:
+            keys.setdefault(task, key)
+    if config["data"]["source"] == "msd":
+        for task in config["data"]["msd"].get("tasks") or {}:
+            keys.setdefault(str(task), "data.msd.tasks")
+    return keys
+
+
+def _check_task_names(config: dict[str, Any]) -> None:
+    """Every task name gives a file name (:func:`mtrl.tasks.task_slug`), and no two the same one."""
+    keys = task_keys(config)
+    for task, key in keys.items():
+        try:
+            task_slug(task)
+        except ValueError as err:
+            raise ConfigError(f"{key}: {err}") from None
+    clash = slug_clash(keys)
+    if clash is not None:
+        first, second, slug = clash
+        raise ConfigError(
+            f"tasks {first!r} ({keys[first]}) and {second!r} ({keys[second]}) share the file name "
+            f"{slug!r} (a task name becomes [A-Za-z0-9_]+ in file and layer names); rename one of them"
+        )
+
+
+def _check_split(config: dict[str, Any]) -> None:
+    """The split fractions leave a training split, and every training size fits it."""
+    split = config["data"]["split"]
+    val, test = split["val_fraction"], split["test_fraction"]
+    if val + test >= 1:
+        raise ConfigError(
+            f"data.split: val_fraction {val} + test_fraction {test} = {val + test:g} leaves no training "
+            "split; the two must sum to less than 1 (the rest of the rows is the training split)"
+        )
     available = training_split_rows(config)
-    if available is not None:
-        for size in config["train_sizes"]:
-            if size > available:
-                raise ConfigError(
-                    f"train_sizes: {size} is larger than the training split ({available} rows); "
-                    f"use sizes of at most {available}"
-                )
+    if available is None:
+        return
+    if available < 1:
+        n_rows = config["data"]["synthetic"]["n_rows"]
+        raise ConfigError(
+            f"data.split: val_fraction {val} and test_fraction {test} leave no training row of the "
+            f"{n_rows} rows (data.synthetic.n_rows); use smaller fractions or more rows"
+        )
+    for size in config["train_sizes"]:
+        if size > available:
+            raise ConfigError(
+                f"train_sizes: {size} is larger than the training split ({available} rows); "
+                f"use sizes of at most {available}"
+            )
+
+
+def _warn_unshared(config: dict[str, Any], masks: dict[str, tuple[bool, ...]]) -> None:
+    """Log a warning for each preset under ``sharing`` that shares no layer."""
+    for preset in config["sharing"]:
+        if not any(masks[preset]):
+            log.warning(
+                "sharing: preset %r = %s shares no layer: its multi-task runs are single-task networks "
+                "with a joint loss, not multi-task learning",
+                preset,
+                [int(v) for v in masks[preset]],
+            )
 
 
 def sharing_masks(config: dict[str, Any]) -> dict[str, tuple[bool, ...]]:
@@ -208,5 +311,7 @@ def run_parameters(config: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
         "loss_weights": {t: w for t, w in training["loss_weights"].items() if t in tasks},
         "feature_transform": training["feature_transform"],
         "auxiliary_use_all_labels": bool(training["auxiliary_use_all_labels"]),
+        "class_weight": training["class_weight"],
+        "threshold": training["threshold"],
         "precision": config["precision"],
     }

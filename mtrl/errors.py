@@ -5,3 +5,7 @@ from __future__ import annotations
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss."""
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot work, with the key, the value and what is allowed."""

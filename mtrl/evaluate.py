@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=["log1p", "counts", "binary"],
         help="feature transform the model was trained with (training.feature_transform)",
     )
+    parser.add_argument(
+        "--threshold",
+        default="fixed",
+        choices=["fixed", "validation"],
+        help="decision threshold of binary tasks (training.threshold): 0.5, or chosen on validation",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
 
@@ -51,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     tasks = [t for t in data.tasks if t.slug in outputs]
     if not tasks:
         parser.error(f"model {args.model!r} predicts none of the tasks of {args.data!r}")
-    result = evaluate_model(model, data, tasks, args.transform, splits=[args.split])[args.split]
+    result = evaluate_model(model, data, tasks, args.transform, splits=[args.split], threshold=args.threshold)
+    result = result[args.split]
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

@@ -3,14 +3,18 @@
 ``scripts/train.py`` hands :func:`run_job` to the warm worker (:mod:`mtrl.worker`) by name, with
 :func:`mtrl.data.cache.warm` as the call the worker's server makes before it forks the job: the
 job then reads the server's parsed copy of the prepared data (:func:`mtrl.data.cache.cached_prepared`)
-instead of the file. Import only after :func:`mtrl.runtime.configure` has chosen the backend.
+instead of the file. The job holds its run's lock (:func:`mtrl.runlock.run_lock`, in the folder of
+``metrics.json``) from start to end: two jobs never train the same run at once. Import only after
+:func:`mtrl.runtime.configure` has chosen the backend.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from mtrl.data.cache import cached_prepared
+from mtrl.runlock import run_lock
 from mtrl.spec import RunSpec
 from mtrl.train import train_run
 
@@ -28,7 +32,14 @@ def run_job(
 
     ``study_numerics``: the backend, precision and device the study resolved (``numerics.json``).
     """
-    data = cached_prepared(data_path)  # the warm worker's parsed copy, else read from disk
-    train_run(
-        data, RunSpec(**spec), model_path, history_path, metrics_path, backend, study_numerics=study_numerics
-    )
+    with run_lock(Path(metrics_path).parent):
+        data = cached_prepared(data_path)  # the warm worker's parsed copy, else read from disk
+        train_run(
+            data,
+            RunSpec(**spec),
+            model_path,
+            history_path,
+            metrics_path,
+            backend,
+            study_numerics=study_numerics,
+        )

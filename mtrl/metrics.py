@@ -3,18 +3,20 @@
 Classification: accuracy, error (1 - accuracy), balanced accuracy, ROC-AUC, F1 (binary: of the
 positive class; multiclass: macro), log-loss. Regression: RMSE, MAE, R2. Each also for the trivial
 baseline: the training split's majority class (with its class frequencies as probabilities) or the
-training mean.
+training mean. The threshold metrics (accuracy, error, balanced accuracy, F1) of a binary task can
+use a decision threshold other than 0.5 (:func:`validation_threshold` chooses one), and
+:func:`predicted_classes` counts the classes a head predicts (1: it collapsed to one class).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from mtrl.metric_names import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from mtrl.tasks import TaskSpec
 
-CLASSIFICATION_METRICS = ("accuracy", "error", "balanced_accuracy", "roc_auc", "f1", "log_loss")
-REGRESSION_METRICS = ("rmse", "mae", "r2")
 _EPS = 1e-7
+FIXED_THRESHOLD = 0.5  # the argmax of a sigmoid head's two class probabilities
 
 
 def metric_names(task: TaskSpec) -> tuple[str, ...]:
@@ -63,11 +65,27 @@ def _binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def classification_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """Metrics of class probabilities ``proba`` (n, C) against class indices ``y``."""
+def predictions(proba: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """Predicted class indices: the argmax of ``proba`` (n, C), or for two classes with a
+    ``threshold``, class 1 where its probability exceeds it (0.5 is the argmax)."""
+    if threshold is None:
+        return proba.argmax(axis=1)
+    if proba.shape[1] != 2:
+        raise ValueError(f"a decision threshold needs two classes, got {proba.shape[1]}")
+    return (proba[:, 1] > threshold).astype(int)
+
+
+def classification_metrics(
+    y: np.ndarray, proba: np.ndarray, threshold: float | None = None
+) -> dict[str, float]:
+    """Metrics of class probabilities ``proba`` (n, C) against class indices ``y``.
+
+    The threshold metrics predict the argmax, or with ``threshold`` (two classes) class 1 where its
+    probability exceeds it (:func:`predictions`).
+    """
     y = np.asarray(y).astype(int)
     n_classes = proba.shape[1]
-    pred = proba.argmax(axis=1)
+    pred = predictions(proba, threshold)
     accuracy = float(np.mean(pred == y))
     present = np.unique(y)
     recalls = [np.mean(pred[y == c] == c) for c in present]
@@ -103,16 +121,57 @@ def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     }
 
 
-def task_metrics(task: TaskSpec, y: np.ndarray, output: np.ndarray) -> dict[str, float]:
-    """All metrics of ``task`` for a head's ``output`` on the rows that carry a label."""
+def task_metrics(
+    task: TaskSpec, y: np.ndarray, output: np.ndarray, threshold: float | None = None
+) -> dict[str, float]:
+    """All metrics of ``task`` for a head's ``output`` on the rows that carry a label.
+
+    ``threshold``: the decision threshold of a binary task's threshold metrics (None: the argmax,
+    i.e. 0.5).
+    """
     y = np.asarray(y, dtype=np.float64)
     keep = ~np.isnan(y)
     if not keep.any():
         return {m: float("nan") for m in metric_names(task)}
     output = np.asarray(output)[keep]
     if task.is_classification:
-        return classification_metrics(y[keep], class_probabilities(task, output))
+        return classification_metrics(y[keep], class_probabilities(task, output), threshold)
     return regression_metrics(y[keep], output)
+
+
+def predicted_classes(
+    task: TaskSpec, y: np.ndarray, output: np.ndarray, threshold: float | None = None
+) -> int | None:
+    """How many distinct classes a classification head predicts on the labelled rows (at
+    ``threshold``, or the argmax): 1 means the run collapsed to one class. None for regression."""
+    if not task.is_classification:
+        return None
+    keep = ~np.isnan(np.asarray(y, dtype=np.float64))
+    proba = class_probabilities(task, np.asarray(output)[keep])
+    return len(np.unique(predictions(proba, threshold)))
+
+
+def validation_threshold(y: np.ndarray, score: np.ndarray) -> float:
+    """The decision threshold of a binary head that maximises balanced accuracy on ``(y, score)``.
+
+    Candidates are 0.5 and the midpoints between consecutive distinct scores (class 1 is predicted
+    where the score exceeds the threshold); of equally good ones the closest to 0.5 wins, so that 0.5
+    stays when nothing beats it. Labels without both classes give 0.5.
+    """
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    score = np.asarray(score, dtype=np.float64).reshape(-1)
+    keep = ~np.isnan(y)
+    y, score = y[keep].astype(int), score[keep]
+    positive, negative = np.sort(score[y == 1]), np.sort(score[y == 0])
+    if len(positive) == 0 or len(negative) == 0:
+        return FIXED_THRESHOLD
+    distinct = np.unique(score)
+    candidates = np.r_[FIXED_THRESHOLD, (distinct[1:] + distinct[:-1]) / 2]
+    true_positive = len(positive) - np.searchsorted(positive, candidates, side="right")
+    true_negative = np.searchsorted(negative, candidates, side="right")
+    balanced = (true_positive / len(positive) + true_negative / len(negative)) / 2
+    best = np.flatnonzero(balanced == balanced.max())
+    return float(candidates[best[np.argmin(np.abs(candidates[best] - FIXED_THRESHOLD))]])
 
 
 def baseline_metrics(task: TaskSpec, y_train: np.ndarray, y_eval: np.ndarray) -> dict[str, float]:

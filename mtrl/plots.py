@@ -191,3 +191,49 @@ def correlation_heatmap(table: pd.DataFrame, path: str | os.PathLike) -> None:
     ax.set_xlabel("")
     ax.set_ylabel("")
     _save(fig, path)
+
+
+def forest_plot(
+    comparison: pd.DataFrame,
+    metric: str,
+    path: str | os.PathLike,
+    split: str = "test",
+    couplings: Sequence[str] | None = None,
+    sharings: Sequence[str] | None = None,
+) -> None:
+    """Every cell's multi-task gain with its interval, one row per (coupling, sharing, size).
+
+    Grouped by coupling, then sharing (config order), sizes ascending within each group; a
+    vertical line at zero. Positive = multi-task better.
+    """
+    frame = comparison[(comparison["metric"] == metric) & (comparison["split"] == split)]
+    couplings = ordered(frame["coupling"], couplings)
+    sharings = ordered(frame["sharing"], sharings)
+    frame = frame.assign(
+        _c=frame["coupling"].map({c: i for i, c in enumerate(couplings)}),
+        _s=frame["sharing"].map({s: i for i, s in enumerate(sharings)}),
+    ).sort_values(["_c", "_s", "n_train"])
+    labels = [f"{r.coupling} / {r.sharing} / n={r.n_train}" for r in frame.itertuples()]
+    y = np.arange(len(frame))[::-1]
+    palette = dict(zip(couplings, sns.color_palette("colorblind", len(couplings)), strict=False))
+    fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.28 * max(1, len(frame))))
+    for coupling in couplings:
+        part = (frame["coupling"] == coupling).to_numpy()
+        rows = frame[part]
+        xerr = [rows["gain_mean"] - rows["gain_ci_low"], rows["gain_ci_high"] - rows["gain_mean"]]
+        ax.errorbar(
+            rows["gain_mean"],
+            y[part],
+            xerr=xerr,
+            fmt="o",
+            markersize=4,
+            capsize=2,
+            color=palette[coupling],
+            label=coupling,
+        )
+    ax.axvline(0.0, color="0.4", linewidth=0.8, linestyle="--")
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_xlabel(f"multi-task gain in {split} {metric} (positive = better; 95% CI over seeds)")
+    ax.set_title("Every cell's gain with its interval")
+    ax.legend(title="coupling", fontsize=7, loc="best")
+    _save(fig, path)

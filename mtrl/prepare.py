@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from mtrl.data.dataset import Dataset, make_split
-from mtrl.data.prepared import write_prepared
+from mtrl.data.plan import check_plan, notes, plan_study
+from mtrl.data.prepared import PreparedData, write_prepared
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,14 @@ def prepare_data(
     target: str,
     train_sizes: Sequence[int],
     output: str | os.PathLike,
+    auxiliary_from_target_rows: bool = False,
 ) -> None:
     """Load the source, keep the study's tasks, split and write ``output``.
 
-    Fails before writing anything if a task is missing or a training size exceeds the number of
-    training rows that carry a target label.
+    Fails before writing anything if a task is missing or the data cannot serve the study
+    (:func:`mtrl.data.plan.check_plan`: e.g. a training size exceeds the number of training rows that
+    carry a target label); logs the cells of the plan that are capped or left out of the statistics.
+    ``auxiliary_from_target_rows``: see :func:`~mtrl.data.plan.check_plan`.
     """
     dataset = load_source(data_config, tasks)
     available = [t.name for t in dataset.tasks]
@@ -61,13 +65,8 @@ def prepare_data(
         split_cfg["seed"],
         stratify=dataset.labels[target],
     )
-    n_target_train = int(np.count_nonzero(~np.isnan(dataset.labels[target][split.train])))
-    too_large = [n for n in train_sizes if n > n_target_train]
-    if too_large:
-        raise ValueError(
-            f"train_sizes {too_large} exceed the {n_target_train} training rows that carry a label "
-            f"of target task {target!r}; use sizes of at most {n_target_train}"
-        )
+    cells = plan_study(PreparedData(dataset, split, {}), tasks, target, train_sizes)
+    check_plan(cells, target, auxiliary_from_target_rows)
     for task in dataset.tasks:
         y = dataset.labels[task.name]
         counts = {s: int(np.count_nonzero(~np.isnan(y[split[s]]))) for s in ("train", "val", "test")}
@@ -78,4 +77,6 @@ def prepare_data(
         dataset.features.shape[1],
         dataset.features.nnz / max(1, dataset.n_rows),
     )
+    for note in notes(cells):
+        log.warning("study plan: %s", note)
     write_prepared(output, dataset, split, source={"source": data_config["source"]})

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from mtrl.data.batches import TaskTargets
+from mtrl.data.class_weights import with_class_weights
+from mtrl.data.plan import training_size
 from mtrl.data.prepared import PreparedData
 from mtrl.data.subsets import target_mask_rows, training_rows
+from mtrl.kinds import SINGLE
 from mtrl.spec import RunSpec
 from mtrl.tasks import TaskSpec
 
@@ -24,15 +27,21 @@ class RunInputs:
     scaling: dict[str, tuple[float, float]]
     n_labelled: dict[str, dict[str, int]]
     train_labels: dict[str, np.ndarray]  # per task name, original units, NaN where not trained on
+    n_train_actual: int  # target labels trained on: n_train, or fewer for a capped single-task run
 
 
 def prepare_run_inputs(data: PreparedData, spec: RunSpec) -> RunInputs:
-    """Select the training subset, standardise regression targets on it and build label masks."""
+    """Select the training subset, standardise regression targets on it and build label masks.
+
+    A single-task run whose task carries fewer labelled training rows than ``n_train`` trains on all
+    of them (:data:`mtrl.data.plan.CAPPED`); a multi-task run needs ``n_train`` target labels.
+    """
     tasks = [data.dataset.task(name) for name in spec.tasks]
     if spec.target not in spec.tasks:
         raise ValueError(f"target task {spec.target!r} is not among the run's tasks {list(spec.tasks)}")
-    rows = training_rows(data, spec.n_train, spec.target, spec.tasks, spec.auxiliary_use_all_labels)
-    target_keep = target_mask_rows(data, rows, spec.n_train, spec.target)
+    n_train = training_size(data, spec.target, spec.n_train, cap=spec.labels.get("kind") == SINGLE)
+    rows = training_rows(data, n_train, spec.target, spec.tasks, spec.auxiliary_use_all_labels)
+    target_keep = target_mask_rows(data, rows, n_train, spec.target)
     scaling: dict[str, tuple[float, float]] = {}
     train_targets, val_targets = {}, {}
     n_labelled: dict[str, dict[str, int]] = {}
@@ -57,7 +66,8 @@ def prepare_run_inputs(data: PreparedData, spec: RunSpec) -> RunInputs:
             "val": int(np.count_nonzero(~np.isnan(y_val))),
             "test": int(np.count_nonzero(~np.isnan(data.labels(task.name, data.rows("test"))))),
         }
-    return RunInputs(tasks, rows, train_targets, val_targets, scaling, n_labelled, train_labels)
+    train_targets = with_class_weights(train_targets, tasks, train_labels, spec.class_weight)
+    return RunInputs(tasks, rows, train_targets, val_targets, scaling, n_labelled, train_labels, n_train)
 
 
 def _targets(task: TaskSpec, y: np.ndarray, scaling: tuple[float, float] | None) -> TaskTargets:

@@ -14,9 +14,10 @@ SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.y
 
 @functools.cache
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
-    """The parsed schema (read once per process)."""
+    """The parsed schema (read once per process; LibYAML's parser where installed: 10x faster)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(path, encoding="utf-8") as stream:
-        return yaml.safe_load(stream)
+        return yaml.load(stream, Loader=loader)
 
 
 def allowed_values(*keys: str) -> tuple[Any, ...]:

@@ -36,6 +36,8 @@ class RunSpec:
     loss_weights: Mapping[str, float] = field(default_factory=dict)
     auxiliary_use_all_labels: bool = False
     feature_transform: str = "log1p"
+    class_weight: str = "none"  # none | balanced: classes weighted by n / (n_classes * n_class)
+    threshold: str = "fixed"  # fixed (0.5) | validation: binary decision threshold chosen on val
     precision: str = "auto"  # auto | float32 | bfloat16 (resolved by the backend)
     labels: Mapping[str, Any] = field(default_factory=dict)  # run identity written to metrics.json
     architecture: str = DEFAULT_ARCHITECTURE  # the sharing strategy (mtrl.architectures)

@@ -72,7 +72,7 @@ def train_run(
     ).history
     t_evaluate = time.perf_counter()
     saved = with_original_units(model, inputs.tasks, inputs.scaling)
-    metrics = evaluate_model(saved, data, inputs.tasks, spec.feature_transform, inputs.train_labels)
+    metrics = _evaluate(saved, data, inputs, spec)
     t_save = time.perf_counter()
     write_history(history, history_path)
     with atomic_path(model_path, suffix=".keras") as tmp:
@@ -106,6 +106,13 @@ def run_precision(
         for warning in job_warnings(study_numerics, impl.name, precision, impl.device, note):
             logging.getLogger("mtrl").warning("%s", warning)
     return precision
+
+
+def _evaluate(model, data: PreparedData, inputs: RunInputs, spec: RunSpec) -> dict[str, Any]:
+    """The run's metrics on the validation and test splits (:func:`mtrl.evaluation.evaluate_model`),
+    its baseline fitted on the labels it trained on, its decision thresholds as ``spec.threshold`` says."""
+    transform, labels = spec.feature_transform, inputs.train_labels
+    return evaluate_model(model, data, inputs.tasks, transform, labels, threshold=spec.threshold)
 
 
 def _training_summary(
@@ -170,7 +177,7 @@ def run_document(
             "precision": precision,
             "device": device,
         },
-        "training": dict(training),
+        "training": {**training, "n_train_actual": inputs.n_train_actual},
         "labelled": inputs.n_labelled,
         "scaling": {k: {"mean": m, "sd": s} for k, (m, s) in inputs.scaling.items()},
         "metrics": dict(metrics),

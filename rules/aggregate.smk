@@ -45,6 +45,7 @@ rule summarise:
 rule compare:
     input:
         runs=f"{RESULTS}/tables/runs.csv",
+        plan=PLAN,
     output:
         comparison=report(
             f"{RESULTS}/tables/comparison.csv",

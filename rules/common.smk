@@ -3,8 +3,6 @@ import re
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
 sys.path.insert(0, str(Path(workflow.basedir)))
 
 from mtrl.calibration import NetworkShape
@@ -12,18 +10,22 @@ from mtrl.config import (
     ConfigError,
     check_config,
     coupling_names,
+    fill_defaults,
     is_auto,
     run_parameters,
     sharing_masks,
     study_tasks,
 )
 from mtrl.data import download as official_files
+from mtrl.data.plan import auxiliary_from_target_rows
+from mtrl.data.plan_notes import PlanNotes
 from mtrl.kinds import MULTITASK, SINGLE, SINGLE_COUPLING, SINGLE_SHARING
 from mtrl.tasks import task_slug
 
-# fills the schema's defaults into config (the schema is the one place of every default)
-validate(config, schema="../schemas/config.schema.yaml")
 try:
+    # fills the schema's defaults into config, in place (the schema is the one place of every
+    # default); a schema error is one line naming the key, the value and what is allowed
+    fill_defaults(config)
     check_config(config)
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
@@ -33,6 +35,8 @@ RESULTS = config["results"]
 FRONT_PAGE = f"{RESULTS}/report_front_page.rst"
 DATA = f"{RESULTS}/data/prepared.h5"
 CHOSEN_COUPLINGS = f"{RESULTS}/tables/couplings.yaml"
+HYPOTHESES = f"{RESULTS}/tables/hypotheses.csv"
+PLAN = f"{RESULTS}/tables/plan.csv"
 # backend, precision, device: resolved once per study (every training job reads the file and
 # trains in its precision); a `precision: auto` calibration measures this network
 NUMERICS = f"{RESULTS}/numerics.json"
@@ -41,6 +45,8 @@ COUPLINGS = coupling_names(config)
 AUTO_COUPLINGS = is_auto(config)
 TASKS = study_tasks(config)
 TASK_OF_SLUG = {task_slug(t): t for t in TASKS}
+# the training rules' messages: which runs the prepared data cap or leave out (mtrl.data.plan_notes)
+PLAN_NOTES = PlanNotes(DATA, TASKS, config["target"], config["train_sizes"])
 # preset -> sharing mask, of every preset that fits model.widths (the single-task runs use "none")
 SHARING_MASKS = sharing_masks(config)
 MTL_RUN = f"{RESULTS}/runs/{{coupling}}/{{sharing}}/n{{n_train}}/seed{{seed}}"
@@ -94,7 +100,11 @@ def all_outputs():
         f"{RESULTS}/tables/runs.csv",
         f"{RESULTS}/tables/summary.csv",
         f"{RESULTS}/tables/comparison.csv",
+        HYPOTHESES,
+        f"{RESULTS}/tables/power.csv",
         f"{RESULTS}/tables/task_correlations.csv",
+        f"{RESULTS}/figures/forest.png",
+        PLAN,
         f"{RESULTS}/figures/learning_curves.png",
         f"{RESULTS}/figures/training_size.png",
         f"{RESULTS}/figures/gain_heatmap.png",

@@ -17,6 +17,31 @@ rule prepare_data:
         "../scripts/prepare_data.py"
 
 
+rule plan_study:
+    input:
+        data=DATA,
+    output:
+        plan=report(
+            PLAN,
+            caption="../report/plan.rst",
+            category="Data",
+            labels={"table": "study plan"},
+        ),
+    log:
+        f"{RESULTS}/logs/plan_study.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/plan_study.tsv"
+    conda:
+        "../envs/mtrl.yaml"
+    params:
+        tasks=[TASKS[0], *sorted(TASKS[1:])],
+        target=config["target"],
+        train_sizes=config["train_sizes"],
+        auxiliary_from_target_rows=auxiliary_from_target_rows(config),
+    script:
+        "../scripts/plan_study.py"
+
+
 rule task_correlations:
     input:
         data=DATA,

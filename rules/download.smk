@@ -3,10 +3,12 @@
 # the data.msd files that come from there. A file can also be fetched on its own at any time, e.g.
 #   snakemake data/msd/track_metadata.db
 # download_msd fetches one official file (the zip archive itself for the lyrics and genres) with
-# its sha256 sidecar; unpack_msd extracts the file data.msd points at from a downloaded zip. Both
-# run where snakemake runs (localrules), since cluster nodes often have no internet. The script
-# reads download.sha256 and download.timeout_s from the config, not from params, so that pinning a
-# checksum after the first download does not fetch the file again (nor rerun the study).
+# its sha256 sidecar, once its size (exact, or the registry's approximate one) and content check
+# out (a zip, SQLite or HDF5 file must read as a whole); unpack_msd extracts the file data.msd
+# points at from a downloaded zip. Both run where snakemake runs (localrules), since cluster nodes
+# often have no internet. The script reads download.sha256, download.sizes and download.timeout_s
+# from the config, not from params, so that pinning a checksum or size after the first download
+# does not fetch the file again (nor rerun the study).
 from mtrl.data import download as official_files
 
 DOWNLOAD = official_files.settings(config)

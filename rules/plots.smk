@@ -25,6 +25,7 @@ rule plot_learning_curves:
 rule plot_training_size:
     input:
         summary=f"{RESULTS}/tables/summary.csv",
+        runs=f"{RESULTS}/tables/runs.csv",
     output:
         figure=report(
             f"{RESULTS}/figures/training_size.png",
@@ -42,6 +43,7 @@ rule plot_training_size:
         target=config["target"],
         couplings=COUPLINGS,
         sharing=config["sharing"],
+        metric=config["findings"]["metric"],
     script:
         "../scripts/plot_training_size.py"
 
@@ -49,6 +51,7 @@ rule plot_training_size:
 rule plot_gain_heatmap:
     input:
         comparison=f"{RESULTS}/tables/comparison.csv",
+        runs=f"{RESULTS}/tables/runs.csv",
     output:
         figure=report(
             f"{RESULTS}/figures/gain_heatmap.png",
@@ -63,10 +66,38 @@ rule plot_gain_heatmap:
     conda:
         "../envs/mtrl.yaml"
     params:
+        target=config["target"],
         couplings=COUPLINGS,
         sharing=config["sharing"],
+        metric=config["findings"]["metric"],
     script:
         "../scripts/plot_gain_heatmap.py"
+
+
+rule plot_forest:
+    input:
+        comparison=f"{RESULTS}/tables/comparison.csv",
+        runs=f"{RESULTS}/tables/runs.csv",
+    output:
+        figure=report(
+            f"{RESULTS}/figures/forest.png",
+            caption="../report/forest.rst",
+            category="Answers",
+            labels={"figure": "every gain with its interval"},
+        ),
+    log:
+        f"{RESULTS}/logs/plot_forest.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/plot_forest.tsv"
+    conda:
+        "../envs/mtrl.yaml"
+    params:
+        target=config["target"],
+        couplings=COUPLINGS,
+        sharing=config["sharing"],
+        metric=config["findings"]["metric"],
+    script:
+        "../scripts/plot_forest.py"
 
 
 rule plot_task_correlations:

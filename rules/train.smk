@@ -18,6 +18,8 @@ rule train_multitask:
     params:
         run=multitask_params,
         backend=config["backend"],
+    message:
+        "{PLAN_NOTES:multitask {wildcards.n_train} {output.metrics}}"
     script:
         "../scripts/train.py"
 
@@ -43,5 +45,7 @@ rule train_single_task:
     params:
         run=single_task_params,
         backend=config["backend"],
+    message:
+        "{PLAN_NOTES:single {wildcards.task} {wildcards.n_train} {output.metrics}}"
     script:
         "../scripts/train.py"

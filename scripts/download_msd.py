@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
-from mtrl.data.download import download, settings, unpack
+from mtrl.data.download import fetch_official, unpack
 from mtrl.logs import logged_to
 
 with logged_to(snakemake.log[0]):
@@ -17,12 +17,6 @@ with logged_to(snakemake.log[0]):
             content=snakemake.params.content,
         )
     else:
-        # checksum pins and timeout come from the config, not params: pinning must not rerun the job
-        options = settings(snakemake.config)
-        download(
-            snakemake.params.url,
-            snakemake.output.file,
-            sha256=options.sha256.get(snakemake.wildcards.file),
-            timeout=options.timeout,
-            kind=snakemake.params.kind,
-        )
+        # size and checksum pins and the timeout come from the config, not params: pinning must
+        # not rerun the job
+        fetch_official(snakemake.config, snakemake.wildcards.file, snakemake.output.file)

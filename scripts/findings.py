@@ -12,6 +12,7 @@ from mtrl.io import atomic_path
 from mtrl.logs import logged_to
 from mtrl.numerics import read_numerics
 from mtrl.report import findings_page, front_page
+from mtrl.stats.exclusions import read_plan
 
 with logged_to(snakemake.log[0]):
     text = write_findings(
@@ -24,6 +25,9 @@ with logged_to(snakemake.log[0]):
         auxiliary_all_labels=snakemake.params.auxiliary_all_labels,
         couplings=snakemake.params.couplings,
         sharings=snakemake.params.sharing,
+        plan=read_plan(snakemake.input.plan),
+        metric=snakemake.params.metric,
+        hypotheses=pd.read_csv(snakemake.input.hypotheses),
         numerics=read_numerics(snakemake.input.numerics),
     )
     for path, content in (

@@ -12,11 +12,12 @@ from mtrl.tasks import primary_metric
 
 with logged_to(snakemake.log[0]):
     summary = pd.read_csv(snakemake.input.summary)
+    runs = pd.read_csv(snakemake.input.runs)  # the target's kind, for findings.metric: auto
     target = snakemake.params.target
     training_size(
         summary,
         target,
-        primary_metric(summary, target),
+        primary_metric(runs, target, snakemake.params.metric),
         snakemake.output.figure,
         couplings=snakemake.params.couplings,
         sharings=snakemake.params.sharing,

@@ -4,6 +4,7 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
+from mtrl.data.plan import auxiliary_from_target_rows
 from mtrl.logs import logged_to
 from mtrl.prepare import prepare_data
 
@@ -12,8 +13,9 @@ with logged_to(snakemake.log[0]):
         data_config=snakemake.params.data,
         tasks=snakemake.params.tasks,
         target=snakemake.params.target,
-        # checked here, but not a tracked param: adding a size must not rebuild the data (and rerun
-        # every training run)
+        # sizes and couplings are checked here, but are not tracked params: adding a size must not
+        # rebuild the data (and rerun every training run)
         train_sizes=snakemake.config["train_sizes"],
         output=snakemake.output.data,
+        auxiliary_from_target_rows=auxiliary_from_target_rows(snakemake.config),
     )

@@ -11,7 +11,12 @@ sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
 from mtrl.couplings import run_tasks
 from mtrl.numerics import NUMERICS_KEYS, in_study_precision, read_numerics
+from mtrl.orphans import watch_starter
 from mtrl.worker import run
+
+# Stop when snakemake is killed (kill -9 leaves its jobs running): a rerun must never train this
+# run beside a job left over; the job itself holds the run's lock too (mtrl.runlock).
+watch_starter(log=snakemake.log[0])
 
 # the run's tasks (couplings: auto) and its precision (numerics.json) as the study resolved them
 study_numerics = read_numerics(snakemake.input.numerics)

@@ -65,3 +65,27 @@ def test_histories_with_error_columns_aggregate_as_before():
     table = histories_table([_doc(), _doc(seed=2)], [written, RAW_HISTORY])
     assert table["val_t_error"].to_numpy() == pytest.approx([0.5, 0.5, 0.45, 0.375])
     assert list(table.columns) == list(histories_table([_doc()], [RAW_HISTORY]).columns)
+
+
+def test_runs_table_carries_the_task_kind_collapse_and_threshold():
+    doc = _doc()
+    doc["metrics"]["test"]["t"].update(kind="binary", predicted_classes=1, threshold=0.42)
+    doc["metrics"]["test"]["r"] = {
+        "model": {"rmse": 1.0},
+        "baseline": {"rmse": 1.5},
+        "n": 50,
+        "kind": "regression",
+    }
+    table = runs_table([doc, _doc(seed=2)], "t")  # seed 2: written before these fields
+    first = table[table["seed"] == 1].set_index(["task", "metric"])
+    assert first.loc[("t", "error"), ["task_kind", "predicted_classes", "threshold"]].tolist() == [
+        "binary",
+        1,
+        0.42,
+    ]
+    assert first.loc[("r", "rmse"), "task_kind"] == "regression"
+    assert pd.isna(first.loc[("r", "rmse"), "predicted_classes"])
+    assert str(table["predicted_classes"].dtype) == "Int64"
+    old = table[table["seed"] == 2]
+    assert old["task_kind"].isna().all() and old["predicted_classes"].isna().all()
+    assert old["threshold"].isna().all()

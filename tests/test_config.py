@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 import pytest
@@ -71,10 +72,13 @@ def test_a_config_with_only_required_keys_gets_every_default():
         "sharing_presets": {},
         "findings.alpha": 0.05,
         "findings.adjustment": "holm",
+        "findings.metric": "auto",
         "training.monitor": "target",
         "training.loss_weights": {},
         "training.feature_transform": "log1p",
         "training.auxiliary_use_all_labels": False,
+        "training.class_weight": "none",
+        "training.threshold": "fixed",
         "data.synthetic.n_rows": 12000,
         "download.enabled": False,
         "download.dir": "data/msd",
@@ -102,7 +106,15 @@ def test_defaults_are_filled_the_way_snakemake_fills_them(config):
 
 def test_a_given_value_wins_and_the_defaults_are_not_shared():
     first = with_defaults({**MINIMAL, "findings": {"alpha": 0.01}})
-    assert first["findings"] == {"alpha": 0.01, "adjustment": "holm"}
+    assert first["findings"]["alpha"] == 0.01
+    assert {k: first["findings"][k] for k in ("adjustment", "metric", "power", "hypotheses")} == {
+        "adjustment": "holm",
+        "metric": "auto",
+        "power": 0.8,
+        "hypotheses": [],
+    }
+    first["findings"]["equivalence_margin"]["roc_auc"] = 1.0
+    assert with_defaults(MINIMAL)["findings"]["equivalence_margin"]["roc_auc"] == 0.01
     first["training"]["loss_weights"]["t"] = 2.0
     assert with_defaults(MINIMAL)["training"]["loss_weights"] == {}
     assert "findings" not in MINIMAL  # the argument is not changed
@@ -117,7 +129,10 @@ def test_schema_errors_name_the_key():
 
 def test_load_config_reads_the_default_study():
     config = load_config(REPO / "config.yaml")
-    assert config["findings"] == {"alpha": 0.05, "adjustment": "holm"}
+    findings = config["findings"]
+    assert (findings["alpha"], findings["adjustment"], findings["metric"]) == (0.05, "holm", "auto")
+    kinds = [h["kind"] for h in findings["hypotheses"]]  # the declared confirmatory family
+    assert kinds == ["gain", "gain", "coupling_contrast", "size_slope", "interaction"]
     assert load_config(MINIMAL) == with_defaults(MINIMAL)
 
 
@@ -200,6 +215,8 @@ def test_run_parameters_give_the_runspec_fields():
         "loss_weights": {"a": 0.5},
         "feature_transform": "log1p",
         "auxiliary_use_all_labels": False,
+        "class_weight": "none",
+        "threshold": "fixed",
         "precision": "auto",
     }
     spec = RunSpec(
@@ -211,3 +228,117 @@ def test_run_parameters_give_the_runspec_fields():
         **params,
     )
     assert spec.sharing_mask == [False] * 4
+
+
+# --- task names that collide after slugging, split fractions ---------------------------------------
+
+
+def _synthetic_tasks(*names: str) -> dict:
+    tasks = {name: {"kind": "binary", "rho": 0.5} for name in names}
+    return {**MINIMAL["data"], "synthetic": {"tasks": {"t": {"kind": "binary", "rho": 1.0}, **tasks}}}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"couplings": {"pair": ["t", "a b", "a_b"]}, "data": _synthetic_tasks("a b", "a_b")},
+            "tasks 'a b' (couplings.pair) and 'a_b' (couplings.pair) share the file name 'a_b'",
+        ),
+        (
+            {
+                "couplings": {"one": ["t", "a:b"], "two": ["t", "a_b"]},
+                "data": _synthetic_tasks("a:b", "a_b"),
+            },
+            "tasks 'a:b' (couplings.one) and 'a_b' (couplings.two) share the file name 'a_b'",
+        ),
+        (
+            {
+                "target": "t x",
+                "couplings": {"pair": ["t x", "t_x"]},
+                "data": {**_synthetic_tasks("t x", "t_x")},
+            },
+            "tasks 't x' (target) and 't_x' (couplings.pair) share the file name 't_x'",
+        ),
+        (
+            {
+                "couplings": "auto",
+                "auto_couplings": {"candidates": ["a", "b c", "b_c", "d"], "k": 1},
+                "data": _synthetic_tasks("a", "b c", "b_c", "d"),
+            },
+            "tasks 'b c' (auto_couplings.candidates) and 'b_c' (auto_couplings.candidates) share the file "
+            "name 'b_c'",
+        ),
+        (
+            {"couplings": {"pair": ["t", "::"]}, "data": _synthetic_tasks("::")},
+            "couplings.pair: task name '::' has no letters or digits to name files with",
+        ),
+    ],
+)
+def test_task_names_that_collide_after_slugging_are_a_config_error(changes, message):
+    config = with_defaults({**MINIMAL, **changes})
+    with pytest.raises(ConfigError) as err:
+        check_config(config)
+    assert str(err.value).startswith(message)
+
+
+def test_declared_real_data_tasks_that_collide_are_a_config_error():
+    msd = {"lyrics": ["mxm.txt"], "tasks": {"genre:Pop Rock": None, "genre:Pop_Rock": None}}
+    data = {"source": "msd", "split": MINIMAL["data"]["split"], "msd": msd}
+    couplings = {"p": ["genre:Pop Rock", "year"]}
+    config = with_defaults({**MINIMAL, "target": "genre:Pop Rock", "couplings": couplings, "data": data})
+    with pytest.raises(ConfigError, match=r"^tasks 'genre:Pop Rock' \(target\) and 'genre:Pop_Rock' "):
+        check_config(config)
+
+
+@pytest.mark.parametrize(
+    ("val", "test", "message"),
+    [
+        (0.6, 0.6, "data.split: val_fraction 0.6 + test_fraction 0.6 = 1.2 leaves no training split"),
+        (0.5, 0.5, "data.split: val_fraction 0.5 + test_fraction 0.5 = 1 leaves no training split"),
+    ],
+)
+def test_split_fractions_that_sum_to_one_or_more_are_a_config_error(val, test, message):
+    split = {"val_fraction": val, "test_fraction": test, "seed": 0}
+    for source in ("synthetic", "msd"):
+        data = {**MINIMAL["data"], "split": split, "source": source, "msd": {"lyrics": ["mxm.txt"]}}
+        with pytest.raises(ConfigError) as err:
+            check_config(with_defaults({**MINIMAL, "data": data}))
+        assert str(err.value).startswith(message + "; the two must sum to less than 1"), source
+
+
+def test_a_split_that_rounds_to_no_training_row_is_a_config_error():
+    split = {"val_fraction": 0.46, "test_fraction": 0.5, "seed": 0}
+    data = {**MINIMAL["data"], "split": split, "synthetic": {**MINIMAL["data"]["synthetic"], "n_rows": 10}}
+    with pytest.raises(
+        ConfigError,
+        match=r"^data.split: val_fraction 0.46 and test_fraction 0.5 leave no training row of the 10 ",
+    ):
+        check_config(with_defaults({**MINIMAL, "data": data}))
+
+
+@pytest.mark.parametrize("sharing", [["none"], ["low", "zeros"]])
+def test_a_preset_sharing_no_layer_is_warned_about(sharing, caplog):
+    config = with_defaults({**MINIMAL, "sharing": sharing, "sharing_presets": {"zeros": [0, 0, 0, 0]}})
+    with caplog.at_level(logging.WARNING, logger="mtrl.config"):
+        check_config(config)
+    preset = sharing[-1]
+    assert caplog.messages == [
+        f"sharing: preset {preset!r} = [0, 0, 0, 0] shares no layer: its multi-task runs are single-task "
+        "networks with a joint loss, not multi-task learning"
+    ]
+
+
+def test_presets_that_share_a_layer_give_no_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="mtrl.config"):
+        check_config(
+            with_defaults({**MINIMAL, "sharing": ["low", "mine"], "sharing_presets": {"mine": [0, 0, 0, 1]}})
+        )
+    assert caplog.messages == []
+
+
+def test_hypotheses_are_checked_with_the_config():
+    bad = {"name": "h", "kind": "gain", "coupling": "medium", "n_train": "smallest"}
+    config = with_defaults({**MINIMAL, "findings": {"hypotheses": [bad]}})
+    with pytest.raises(ConfigError, match=r"findings.hypotheses\[0\] \(h\): .*medium"):
+        check_config(config)

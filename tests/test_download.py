@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import io
 import re
+import sqlite3
+import sys
 import threading
 import zipfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -30,26 +33,57 @@ MXM_TEXT = (
 TAGTRAUM_TEXT = (
     b"# tagtraum genre annotations\nTRAAABD128F429CF47\tPop_Rock\nTRAAAED128E0783FAB\tJazz\tVocal\n"
 )
-SQLITE_BYTES = b"SQLite format 3\x00" + bytes(200)
+
+
+def _sqlite_bytes() -> bytes:
+    """A small, complete SQLite database of some pages (a songs table, as in track_metadata.db)."""
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE TABLE songs (track_id TEXT PRIMARY KEY, year INTEGER)")
+    rows = [(f"TR{i:016X}", 1950 + i % 60) for i in range(2000)]
+    connection.executemany("INSERT INTO songs VALUES (?, ?)", rows)
+    connection.commit()
+    data = connection.serialize()
+    connection.close()
+    return data
+
+
+SQLITE_BYTES = _sqlite_bytes()
 HTML_PAGE = b"<!DOCTYPE html>\n<html><head><title>Page moved</title></head><body>Sorry</body></html>\n"
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    """Serves the files of a folder; under /short/ it announces 1000 bytes more than it sends."""
+    """Serves the files of a folder; under /short/ it announces 1000 bytes more than it sends;
+    under /cut/ it sends the first half, without a Content-Length, and closes the connection (a
+    connection cut early that the client cannot tell from the end of the file)."""
 
     def do_GET(self):
-        if not self.path.startswith("/short/"):
-            return super().do_GET()
-        body = (Path(self.directory) / self.path.removeprefix("/short/")).read_bytes()
+        for prefix in ("/short/", "/cut/"):
+            if self.path.startswith(prefix):
+                return self._send_part(
+                    (Path(self.directory) / self.path.removeprefix(prefix)).read_bytes(), prefix
+                )
+        return super().do_GET()
+
+    def _send_part(self, body: bytes, prefix: str) -> None:
         self.send_response(200)
-        self.send_header("Content-Length", str(len(body) + 1000))
+        if prefix == "/short/":
+            self.send_header("Content-Length", str(len(body) + 1000))
+        else:
+            body = body[: len(body) // 2]
         self.end_headers()
         self.wfile.write(body)
         self.close_connection = True
-        return None
 
     def log_message(self, *args):
         pass
+
+
+class _Server(ThreadingHTTPServer):
+    """Quiet about clients that hang up early (a download refused on its headers does)."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @pytest.fixture
@@ -59,7 +93,7 @@ def server(tmp_path, monkeypatch):
         monkeypatch.setenv(name, "127.0.0.1,localhost")
     root = tmp_path / "served"
     root.mkdir()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
+    httpd = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -177,7 +211,7 @@ def test_size_other_than_expected_fails(server, out):
     root, base = server
     (root / "artist_term.db").write_bytes(SQLITE_BYTES)
     with pytest.raises(
-        dl.DownloadError, match=f"announces {len(SQLITE_BYTES)} bytes .* but 999 are expected"
+        dl.DownloadError, match=f"announces {len(SQLITE_BYTES):,} bytes .* but 999 are expected"
     ):
         dl.download(f"{base}/artist_term.db", out / "artist_term.db", expected_size=999)
     assert _listing(out) == []
@@ -206,6 +240,121 @@ def test_html_page_instead_of_sqlite_fails(server, out):
         dl.download(url, out / "track_metadata.db", kind="sqlite")
     assert url in str(err.value) and "an HTML page" in str(err.value)
     assert _listing(out) == []
+
+
+# --- incomplete downloads and sizes -------------------------------------------------------------
+
+
+def _complete_file(kind: str, tmp_path: Path) -> bytes:
+    """The bytes of a small, complete file of ``kind``."""
+    if kind == "zip":
+        return _zip({"mxm_dataset_train.txt": MXM_TEXT * 200})
+    if kind == "sqlite":
+        return SQLITE_BYTES
+    return _h5(tmp_path / "complete.h5")
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("mxm_dataset_train.txt.zip", "zip"), ("track_metadata.db", "sqlite"), ("msd_summary_file.h5", "hdf5")],
+)
+def test_connection_cut_early_without_content_length_is_refused(server, out, tmp_path, name, kind):
+    root, base = server
+    (root / name).write_bytes(_complete_file(kind, tmp_path))
+    url = f"{base}/cut/{name}"  # half the file, no Content-Length, no size or sha256 known
+    with pytest.raises(
+        dl.DownloadError, match=r"that reads as a whole, but .*the download was cut short"
+    ) as err:
+        dl.download(url, out / name, kind=kind)
+    assert url in str(err.value) and str(out / name) in str(err.value)
+    assert _listing(out) == []  # neither the file, nor its sidecar, nor a temporary file
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("mxm_dataset_train.txt.zip", "zip"), ("track_metadata.db", "sqlite"), ("msd_summary_file.h5", "hdf5")],
+)
+def test_complete_official_file_passes(server, out, tmp_path, name, kind):
+    root, base = server
+    data = _complete_file(kind, tmp_path)
+    (root / name).write_bytes(data)
+    config = with_defaults(tiny(download={"mirror": base, "sizes": {name: len(data)}}))
+    digest = dl.fetch_official(config, name, out / name)
+    assert (out / name).read_bytes() == data
+    assert (out / f"{name}.sha256").read_text() == f"{digest}  {name}\n"
+    assert digest == hashlib.sha256(data).hexdigest()
+
+
+def test_cut_connection_with_a_known_size_names_file_and_sizes(server, out):
+    root, base = server
+    (root / "artist_term.db").write_bytes(SQLITE_BYTES)
+    n = len(SQLITE_BYTES)
+    config = with_defaults(tiny(download={"mirror": f"{base}/cut", "sizes": {"artist_term.db": n}}))
+    with pytest.raises(
+        dl.DownloadError, match=f"received {n // 2:,} bytes, but exactly {n:,} are expected"
+    ) as err:
+        dl.fetch_official(config, "artist_term.db", out / "artist_term.db")
+    assert str(out / "artist_term.db") in str(err.value)
+    assert _listing(out) == []
+
+
+def test_official_file_far_from_its_approximate_size_is_refused(server, out):
+    root, base = server
+    (root / "artist_term.db").write_bytes(SQLITE_BYTES)  # complete, but not the 130 MB official file
+    config = with_defaults(tiny(download={"mirror": base}))
+    with pytest.raises(dl.DownloadError) as err:
+        dl.fetch_official(config, "artist_term.db", out / "artist_term.db")
+    message = str(err.value)
+    assert str(out / "artist_term.db") in message
+    assert f"received {len(SQLITE_BYTES):,} bytes, but about 130,000,000 are expected" in message
+    assert "accepted: 43,333,333 to 390,000,000 bytes" in message and "download.sizes" in message
+    assert _listing(out) == []
+
+
+def test_approximate_size_is_checked_within_its_tolerance(server, out, monkeypatch):
+    root, base = server
+    (root / "track_metadata.db").write_bytes(SQLITE_BYTES)
+    config = with_defaults(tiny(download={"mirror": base}))
+    entry = dl.REGISTRY["track_metadata.db"]
+    n = len(SQLITE_BYTES)
+    for approx, kept in [(n * 2.9, True), (n / 2.9, True), (n * 3.1, False), (n / 3.1, False)]:
+        monkeypatch.setitem(dl.REGISTRY, entry.name, dataclasses.replace(entry, approx_mb=approx / dl.MB))
+        if kept:
+            dl.fetch_official(config, entry.name, out / entry.name)
+            assert (out / entry.name).read_bytes() == SQLITE_BYTES
+        else:
+            with pytest.raises(dl.DownloadError, match=r"but about .* are expected"):
+                dl.fetch_official(config, entry.name, out / "other.db")
+    assert dl.approx_size_bounds(300) == (100, 900)
+
+
+def test_size_and_sha256_known_to_the_registry_are_checked(server, out, monkeypatch, caplog):
+    root, base = server
+    (root / "track_metadata.db").write_bytes(SQLITE_BYTES)
+    config = with_defaults(tiny(download={"mirror": base}))
+    entry = dl.REGISTRY["track_metadata.db"]
+    monkeypatch.setitem(dl.REGISTRY, entry.name, dataclasses.replace(entry, size=len(SQLITE_BYTES) + 1))
+    with pytest.raises(dl.DownloadError, match=f"but {len(SQLITE_BYTES) + 1:,} are expected"):
+        dl.fetch_official(config, entry.name, out / entry.name)
+    assert _listing(out) == []
+    pin = hashlib.sha256(SQLITE_BYTES).hexdigest()
+    monkeypatch.setitem(dl.REGISTRY, entry.name, dataclasses.replace(entry, sha256=pin))
+    with caplog.at_level("INFO", logger="mtrl.data.download"):
+        dl.fetch_official(config, entry.name, out / entry.name)  # a sha256 replaces the rough size
+    assert f"sha256 {pin} as pinned" in caplog.text
+
+
+def test_settings_give_the_exact_size_and_sha256_else_the_approximate_size():
+    pin = "ab" * 32
+    s = dl.settings(
+        with_defaults(tiny(download={"sizes": {"artist_term.db": 123}, "sha256": {"track_metadata.db": pin}}))
+    )
+    assert (s.expected_size("artist_term.db"), s.approx_size("artist_term.db")) == (123, None)
+    assert (s.expected_sha256("track_metadata.db"), s.approx_size("track_metadata.db")) == (pin, None)
+    assert s.expected_size("msd_summary_file.h5") is None and s.expected_sha256("msd_summary_file.h5") is None
+    assert s.approx_size("msd_summary_file.h5") == 300_000_000
+    with pytest.raises(ConfigError, match=re.escape("download.sizes.artist_term.db: 0 is less than")):
+        with_defaults(tiny(download={"sizes": {"artist_term.db": 0}}))
 
 
 # --- unpack -------------------------------------------------------------------------------------
@@ -291,6 +440,16 @@ def test_content_check(tmp_path, kind, good, bad, message):
     assert message in str(err.value) and str(bad_path) in str(err.value)
 
 
+@pytest.mark.parametrize("kind", ["zip", "sqlite", "hdf5"])
+def test_content_check_refuses_a_file_cut_short(tmp_path, kind):
+    data = _complete_file(kind, tmp_path)
+    path = tmp_path / f"cut.{kind}"
+    path.write_bytes(data[: len(data) * 3 // 4])  # it starts right, but ends early
+    with pytest.raises(dl.DownloadError, match="that reads as a whole") as err:
+        dl.check_content(path, kind)
+    assert str(path) in str(err.value)
+
+
 def test_hdf5_signature_after_a_user_block(tmp_path):
     path = tmp_path / "ub.h5"
     with h5py.File(path, "w", userblock_size=512) as f:
@@ -320,7 +479,8 @@ def test_schema_knows_the_registry():
     section = schema["properties"]["download"]["properties"]
     assert section["files"]["items"]["enum"] == list(dl.REGISTRY)
     assert section["sha256"]["propertyNames"]["enum"] == list(dl.REGISTRY)
-    assert set(section) == {"enabled", "dir", "files", "sha256", "timeout_s", "mirror"}
+    assert section["sizes"]["propertyNames"]["enum"] == list(dl.REGISTRY)
+    assert set(section) == {"enabled", "dir", "files", "sha256", "sizes", "timeout_s", "mirror"}
 
 
 def test_schema_checks_names_and_pins():
@@ -401,7 +561,11 @@ def test_rules_fetch_verify_and_unpack_from_a_mirror(server, tmp_path):
     (root / "track_metadata.db").write_bytes(SQLITE_BYTES)
     (root / "artist_term.db").write_bytes(HTML_PAGE)
     folder = tmp_path / "msd"
-    config = tiny_config(tmp_path, download={"dir": str(folder), "mirror": base})
+    # the exact sizes of these small stand-ins; the official files' rough sizes would refuse them
+    sizes = {
+        name: (root / name).stat().st_size for name in ("mxm_dataset_train.txt.zip", "track_metadata.db")
+    }
+    config = tiny_config(tmp_path, download={"dir": str(folder), "mirror": base, "sizes": sizes})
     wanted = [folder / "mxm_dataset_train.txt", folder / "track_metadata.db"]
     snakemake(*map(str, wanted), "--cores", "1", "--configfile", str(config))
     assert wanted[0].read_bytes() == MXM_TEXT and wanted[1].read_bytes() == SQLITE_BYTES
@@ -418,3 +582,13 @@ def test_rules_fetch_verify_and_unpack_from_a_mirror(server, tmp_path):
     assert f"{base}/artist_term.db" in log and "expected an SQLite database" in log
     assert not (folder / "artist_term.db").exists() and not (folder / "artist_term.db.sha256").exists()
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary file left
+    # a complete HDF5 file, but nowhere near the official file's rough size: refused, named, not kept
+    (root / "msd_summary_file.h5").write_bytes(_h5(tmp_path / "small.h5"))
+    proc = snakemake(
+        str(folder / "msd_summary_file.h5"), "--cores", "1", "--configfile", str(config), check=False
+    )
+    assert proc.returncode != 0
+    log = (tmp_path / "results/logs/download_msd/msd_summary_file.h5.log").read_text()
+    assert "msd_summary_file.h5" in log and "but about 300,000,000 are expected" in log
+    assert not (folder / "msd_summary_file.h5").exists()
+    assert not (folder / "msd_summary_file.h5.sha256").exists()

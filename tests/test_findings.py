@@ -12,14 +12,9 @@ from scipy import stats
 
 from mtrl.aggregate import comparison_table
 from mtrl.findings import write_findings
-from mtrl.stats import (
-    adjust_p_values,
-    average_relative_improvement,
-    coupling_interactions,
-    seed_gains,
-    sharing_coupling_interaction,
-    target_cells,
-)
+from mtrl.stats.gains import average_relative_improvement, seed_gains, target_cells
+from mtrl.stats.interactions import coupling_interactions, sharing_coupling_interaction
+from mtrl.stats.multiplicity import adjust_p_values
 from study_runs import ALL_GAIN, CROSSED, NO_GAIN, T_975_DF2, TARGET, make_runs, p_two_sided_df2, tables
 
 # Hand-made values repeat exactly (e.g. a margin of 0.2 in every seed), and the float standard deviation

@@ -3,14 +3,9 @@ import pandas as pd
 import pytest
 
 from mtrl.aggregate import comparison_table, summary_table
-from mtrl.stats import (
-    NumericsMismatchError,
-    mean_interval,
-    paired_difference,
-    paired_with_single,
-    seed_gains,
-    task_relative_improvements,
-)
+from mtrl.stats.gains import seed_gains, task_relative_improvements
+from mtrl.stats.intervals import mean_interval, paired_difference
+from mtrl.stats.pairing import NumericsMismatchError, paired_with_single
 
 
 def test_mean_interval_by_hand():

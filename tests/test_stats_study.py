@@ -10,18 +10,16 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mtrl.stats import (
-    adjust_p_values,
+from mtrl.stats.gains import (
     average_relative_improvement,
     baseline_cells,
-    coupling_interactions,
-    is_detectable,
     largest_detectable_size,
     relative_improvement_summary,
     seed_gains,
-    sharing_comparison,
     task_relative_improvements,
 )
+from mtrl.stats.interactions import coupling_interactions, sharing_comparison
+from mtrl.stats.multiplicity import adjust_p_values, is_detectable
 from study_runs import CROSSED, TARGET, make_runs, p_two_sided_df2
 
 # Hand-made values repeat exactly (e.g. a margin of 0.2 in every seed), and the float standard deviation

@@ -74,8 +74,22 @@ def test_same_seed_same_data_and_other_seed_other_data():
         ({"kind": "ordinal", "rho": 0.5}, "kind 'ordinal'"),
         ({"kind": "binary", "rho": 1.5}, "rho 1.5"),
         ({"kind": "binary", "rho": 0.5, "noise": -1}, "noise -1"),
+        ({"kind": "binary", "rho": 0.5, "labelled_fraction": 0}, r"labelled_fraction 0 must be in \(0, 1\]"),
     ],
 )
 def test_bad_task_parameters_are_named(params, message):
     with pytest.raises(ValueError, match=message):
         generate(n_rows=50, n_features=20, tasks={"bad": params})
+
+
+def test_a_labelled_fraction_drops_labels_and_leaves_every_other_draw_as_it_was():
+    tasks = {"t": {"kind": "binary", "rho": 1.0}, "a": {"kind": "regression", "rho": 0.5}}
+    full = generate(n_rows=200, n_features=50, tasks=tasks, seed=4)
+    part = generate(
+        n_rows=200, n_features=50, tasks={**tasks, "a": {**tasks["a"], "labelled_fraction": 0.3}}, seed=4
+    )
+    kept = ~np.isnan(part.labels["a"])
+    assert kept.sum() == 60
+    assert np.array_equal(part.labels["a"][kept], full.labels["a"][kept])
+    assert np.array_equal(part.labels["t"], full.labels["t"])
+    assert (part.features != full.features).nnz == 0

@@ -3,9 +3,22 @@
 import pytest
 import yaml
 
-from workflow import REPO, job_counts, snakemake, tiny_config
+from workflow import REPO, job_counts, snakemake, tiny, tiny_config
 
 pytestmark = pytest.mark.workflow
+
+DATA = tiny()["data"]
+# the tiny study with a task "t close1" beside "t_close1": both would be written as t_close1
+CLOSE_TWINS = {
+    "couplings": {"tight": ["t_target", "t close1", "t_close1"], "loose": ["t_target", "t_far1"]},
+    "data": {
+        **DATA,
+        "synthetic": {
+            **DATA["synthetic"],
+            "tasks": {**DATA["synthetic"]["tasks"], "t close1": {"kind": "binary", "rho": 0.9}},
+        },
+    },
+}
 
 
 def test_default_config_expands_the_full_grid(tmp_path):
@@ -61,6 +74,16 @@ def test_one_run_by_path_needs_only_that_run(tmp_path):
         ({"sharing_presets": {"mine": [1, 1]}}, "has 2 entries but model.widths has 4"),
         ({"seeds": "one"}, "seeds"),
         ({"learning_rate": 0.1}, "learning_rate"),
+        (
+            CLOSE_TWINS,
+            "invalid configuration: tasks 't close1' (couplings.tight) and 't_close1' (couplings.tight) "
+            "share the file name 't_close1'",
+        ),
+        (
+            {"data": {**DATA, "split": {"val_fraction": 0.6, "test_fraction": 0.6, "seed": 0}}},
+            "invalid configuration: data.split: val_fraction 0.6 + test_fraction 0.6 = 1.2 leaves no "
+            "training split; the two must sum to less than 1",
+        ),
     ],
 )
 def test_bad_config_stops_before_any_job(tmp_path, overrides, message):
@@ -70,3 +93,36 @@ def test_bad_config_stops_before_any_job(tmp_path, overrides, message):
     assert proc.returncode != 0
     assert message in proc.stdout, proc.stdout[-3000:]
     assert "train_multitask" not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"couplings": {}}, "couplings: {} has 0 entries, at least 1 needed; allowed: 'auto' or mapping of"),
+        (
+            {"couplings": {"t close": ["t_target", "t_far1"]}},
+            "couplings: 't close' does not match '^[A-Za-z][A-Za-z0-9_]*$' (as a name); allowed: 'auto' or",
+        ),
+        ({"nope": 1}, "config: unknown key 'nope'; allowed keys: results, target, couplings,"),
+    ],
+)
+def test_a_schema_error_is_one_line_without_the_schema(tmp_path, overrides, message):
+    proc = snakemake(
+        "-n", "--cores", "1", "--configfile", str(tiny_config(tmp_path, **overrides)), check=False
+    )
+    assert proc.returncode != 0
+    assert f"invalid configuration: {message}" in proc.stdout, proc.stdout[-3000:]
+    for schema_text in ("Failed validating", "additionalProperties", "not valid under any", "description"):
+        assert schema_text not in proc.stdout, proc.stdout[-3000:]
+    assert len(proc.stdout.splitlines()) < 12, proc.stdout
+
+
+def test_a_preset_sharing_no_layer_is_warned_about_and_runs(tmp_path):
+    proc = snakemake(
+        "-n", "--cores", "1", "--configfile", str(tiny_config(tmp_path, sharing=["low", "none"]))
+    )
+    assert (
+        "sharing: preset 'none' = [0, 0, 0, 0] shares no layer: its multi-task runs are single-task"
+        in proc.stdout
+    )
+    assert job_counts(proc.stdout)["train_multitask"] == 2 * 2 * 2 * 2

@@ -156,13 +156,12 @@ def check_sparse_batches_train_like_dense_ones() -> None:
 
 
 def check_lean_losses_and_metrics_equal_keras() -> None:
-    """LeanCompiled: the same history and weights as Keras's compute_loss/compute_metrics."""
+    """LeanCompiled: the same history and weights as Keras's compute_loss/compute_metrics, with the
+    label-mask weights alone and with class weights multiplied in (training.class_weight: balanced)."""
     import scipy.sparse as sp
 
-    from mtrl.backends.host_batches import keras_dataset
-    from mtrl.backends.torch.lean import LeanCompiled
-    from mtrl.data.batches import BatchSource, TaskTargets
-    from mtrl.model import compile_model
+    from mtrl.data.batches import TaskTargets
+    from mtrl.data.class_weights import balanced_row_weights
 
     rng = np.random.default_rng(5)
     rows = 60
@@ -173,6 +172,21 @@ def check_lean_losses_and_metrics_equal_keras() -> None:
         # multiclass targets as mtrl.train builds them: int32 class indices, one per row
         "c": TaskTargets(rng.integers(0, 3, rows).astype("int32"), rng.random(rows) < 0.7),
     }
+    _lean_equals_keras(features, targets)
+    weighted = dict(targets)
+    for k in ("a", "c"):
+        labels = np.where(targets[k].mask, targets[k].values.reshape(-1), np.nan)
+        weighted[k] = TaskTargets(targets[k].values, targets[k].mask, balanced_row_weights(labels))
+    _lean_equals_keras(features, weighted)
+
+
+def _lean_equals_keras(features, targets) -> None:
+    from mtrl.backends.host_batches import keras_dataset
+    from mtrl.backends.torch.lean import LeanCompiled
+    from mtrl.data.batches import BatchSource, TaskTargets
+    from mtrl.model import compile_model
+
+    rows = features.shape[0]
     results = []
     for lean in (False, True):
         keras.utils.set_random_seed(0)

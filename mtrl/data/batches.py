@@ -72,10 +72,17 @@ def sparse_parts(block: sp.csr_matrix, n_rows: int | None = None) -> dict[str, n
 
 @dataclass
 class TaskTargets:
-    """A task's training targets over some rows: values (0 where missing) and a label mask."""
+    """A task's training targets over some rows: values (0 where missing), a label mask and
+    optional per-row weights (e.g. class weights, :mod:`mtrl.data.class_weights`; None: all 1)."""
 
     values: np.ndarray
     mask: np.ndarray
+    weights: np.ndarray | None = None
+
+    def row_weights(self) -> np.ndarray:
+        """The label mask as float32, times the row weights where there are any."""
+        mask = self.mask.astype(np.float32)
+        return mask if self.weights is None else mask * self.weights.astype(np.float32)
 
 
 @dataclass
@@ -100,8 +107,8 @@ class BatchSource:
 
         Every batch has ``batch_size`` rows: a short last batch is padded with zero rows of weight
         zero, so that compiled training steps see one shape. A task's weights are its label mask
-        rescaled so that the loss is the mean over the labelled examples of the batch (zero if
-        none is labelled).
+        (times its row weights, if any) rescaled so that the loss is the mean over the labelled
+        examples of the batch (zero if none is labelled).
         """
         sel = batch_positions(len(self.rows), index, self.batch_size, order)
         pad = self.batch_size - len(sel)
@@ -119,6 +126,8 @@ class BatchSource:
             mask = np.zeros(self.batch_size, dtype=np.float32)
             mask[: len(sel)] = t.mask[sel]
             n = mask.sum()
+            if t.weights is not None:
+                mask[: len(sel)] *= t.weights[sel]
             w[slug] = mask * (self.batch_size / n) if n > 0 else mask
         return x, y, w
 

@@ -1,20 +1,34 @@
 """What the download modules share: their error, their logger's name and the checks of a file.
 
-:func:`check_content` tells a file's content kind from its first bytes (:data:`CONTENT_KINDS`; an
-HTML error page served with status 200 is named as such), :func:`sha256_of` computes a file's
-checksum and :func:`sidecar_path` names the ``<file>.sha256`` file that records it.
+:func:`check_content` checks a file's content: :func:`check_signature` tells its kind from its
+first bytes (:data:`CONTENT_KINDS`; an HTML error page served with status 200 is named as such)
+and :func:`check_complete` opens a zip archive, an SQLite database or an HDF5 file the way its
+reader will (``ZipFile.testzip``; ``PRAGMA quick_check``, read-only; h5py, listing the root), so
+that a file cut short is refused. :func:`check_approx_size` checks a byte count against a size
+known only roughly (within a factor of :data:`APPROX_SIZE_FACTOR`). :func:`sha256_of` computes a
+file's checksum and :func:`sidecar_path` names the ``<file>.sha256`` file that records it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
+import sqlite3
+import zipfile
+import zlib
 from pathlib import Path
 
 # the logger of every download module: one name, so that a log or a test filters on it alone
 LOGGER_NAME = "mtrl.data.download"
+log = logging.getLogger(LOGGER_NAME)
 CHUNK_BYTES = 1 << 20
+MB = 1_000_000
+# a size known only roughly (the registry's approx_mb) accepts a byte count within this factor of
+# it either way: wide enough for a rounded or estimated size, narrow enough to refuse most of a
+# file missing (the structure checks of check_complete refuse any cut of a zip, SQLite or HDF5 file)
+APPROX_SIZE_FACTOR = 3.0
 
 CONTENT_KINDS: dict[str, str] = {
     "zip": "a zip archive (starts with 'PK\\x03\\x04')",
@@ -40,9 +54,19 @@ def require_content_kind(kind: str) -> None:
 
 
 def check_content(path: str | os.PathLike, kind: str, what: str | None = None) -> None:
-    """Raise :class:`DownloadError` unless ``path`` holds content of ``kind`` (see CONTENT_KINDS).
+    """Raise :class:`DownloadError` unless ``path`` holds complete content of ``kind``.
 
-    ``what`` names the file in the message (a URL, an archive member); default: the path.
+    :func:`check_signature`, then :func:`check_complete`. ``what`` names the file in the message
+    (a URL, an archive member); default: the path.
+    """
+    check_signature(path, kind, what)
+    check_complete(path, kind, what)
+
+
+def check_signature(path: str | os.PathLike, kind: str, what: str | None = None) -> None:
+    """Raise :class:`DownloadError` unless the first bytes of ``path`` are those of ``kind``.
+
+    See :data:`CONTENT_KINDS`; ``what`` names the file in the message (default: the path).
     """
     require_content_kind(kind)
     path = Path(path)
@@ -61,6 +85,96 @@ def check_content(path: str | os.PathLike, kind: str, what: str | None = None) -
             ok = _tagtraum_lines_ok(f)
     if not ok:
         raise DownloadError(f"{what}: expected {CONTENT_KINDS[kind]}, but the file starts with {_show(head)}")
+
+
+def check_complete(path: str | os.PathLike, kind: str, what: str | None = None) -> None:
+    """Raise :class:`DownloadError` unless a zip, SQLite or HDF5 file opens and reads as a whole.
+
+    A zip archive must pass ``ZipFile.testzip`` (every member's CRC), an SQLite database
+    ``PRAGMA quick_check`` (opened read-only) and an HDF5 file must open with h5py and list its
+    root: each of these refuses a file cut short. The text kinds (``mxm``, ``tagtraum``) have no
+    such check (they come out of a CRC-checked zip). ``what`` names the file (default: the path).
+    """
+    require_content_kind(kind)
+    if kind not in _STRUCTURE_CHECKS:
+        return
+    find_problem, how = _STRUCTURE_CHECKS[kind]
+    log.info("%s: checking that it reads as a whole (%s)", what or path, how)
+    problem = find_problem(Path(path))
+    if problem is not None:
+        noun = CONTENT_KINDS[kind].split(" (", 1)[0]
+        raise DownloadError(
+            f"{what or path}: expected {noun} that reads as a whole, but {problem}; the download was "
+            "cut short or the file is damaged"
+        )
+
+
+def check_approx_size(what: str, received: int, approx: int) -> None:
+    """Raise :class:`DownloadError` unless ``received`` bytes lie near ``approx``, a rough size.
+
+    Near: within a factor of :data:`APPROX_SIZE_FACTOR` either way. ``what`` names the download.
+    """
+    low, high = approx_size_bounds(approx)
+    if not low <= received <= high:
+        raise DownloadError(
+            f"{what}: received {received:,} bytes, but about {approx:,} are expected (the registry's "
+            f"approximate size; accepted: {low:,} to {high:,} bytes, a factor of {APPROX_SIZE_FACTOR:g} "
+            "either way): the connection closed early or the server sent another file; to accept "
+            "this file, give its byte count under download.sizes"
+        )
+
+
+def approx_size_bounds(approx: int) -> tuple[int, int]:
+    """The byte counts a size known only roughly accepts: (lowest, highest)."""
+    return int(approx / APPROX_SIZE_FACTOR), int(approx * APPROX_SIZE_FACTOR)
+
+
+def _zip_problem(path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
+        return f"it does not open as a zip archive ({err})"
+    if bad is not None:
+        return f"member {bad!r} fails its CRC check"
+    return None
+
+
+def _sqlite_problem(path: Path) -> str | None:
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    try:
+        connection = sqlite3.connect(uri, uri=True)
+        try:
+            rows = connection.execute("PRAGMA quick_check").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error as err:
+        return f"PRAGMA quick_check fails ({err})"
+    if rows != [("ok",)]:
+        shown = "; ".join(str(row[0]) for row in rows[:3]) + (
+            f"; ... ({len(rows)} in all)" if len(rows) > 3 else ""
+        )
+        return f"PRAGMA quick_check reports: {shown}"
+    return None
+
+
+def _hdf5_problem(path: Path) -> str | None:
+    import h5py  # imported here: the workflow imports this module to parse its rules
+
+    try:
+        with h5py.File(path, "r") as f:
+            list(f.keys())
+    except (OSError, ValueError, KeyError, RuntimeError) as err:
+        return f"h5py cannot open it and list its root ({err})"
+    return None
+
+
+# kind -> (the check, what it does, for the log)
+_STRUCTURE_CHECKS = {
+    "zip": (_zip_problem, "ZipFile.testzip"),
+    "sqlite": (_sqlite_problem, "PRAGMA quick_check"),
+    "hdf5": (_hdf5_problem, "h5py, listing the root"),
+}
 
 
 def _has_hdf5_signature(f) -> bool:

@@ -1,10 +1,12 @@
 """Stream one URL to a file and keep it only once every check passed.
 
 :func:`download` writes the bytes to a temporary file beside the destination and moves it into
-place only after the byte count (the server's Content-Length and, when given, the expected size),
-the sha256 (when pinned) and the file's content kind (an HTML error page served with status 200 is
-caught) were checked. The computed sha256 is always logged and written to a ``<file>.sha256``
-sidecar in ``sha256sum`` format, so that a later run can pin it. Every failure raises
+place only after the byte count (the server's Content-Length and, when given, the exact or the
+approximate expected size), the sha256 (when pinned), the file's content kind (an HTML error page
+served with status 200 is caught) and that the content reads as a whole (a zip, SQLite or HDF5
+file cut short is caught, even when the server sent no Content-Length) were checked. The computed
+sha256 is always logged and written to a ``<file>.sha256`` sidecar in ``sha256sum`` format, so
+that a later run can pin it. Every failure raises
 :class:`~mtrl.data.download_checks.DownloadError` naming the URL; nothing half-written is left at
 the destination.
 """
@@ -25,8 +27,11 @@ from pathlib import Path
 from mtrl.data.download_checks import (
     CHUNK_BYTES,
     LOGGER_NAME,
+    MB,
     DownloadError,
-    check_content,
+    check_approx_size,
+    check_complete,
+    check_signature,
     require_content_kind,
     sidecar_path,
 )
@@ -35,7 +40,6 @@ from mtrl.io import atomic_path
 log = logging.getLogger(LOGGER_NAME)
 
 DEFAULT_TIMEOUT_S = 60.0
-MB = 1_000_000
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 # what urlopen returns: an http(s) URL gives the former, a file: or ftp: URL the latter
 _Response = http.client.HTTPResponse | urllib.response.addinfourl
@@ -49,37 +53,53 @@ def download(
     timeout: float = DEFAULT_TIMEOUT_S,
     kind: str | None = None,
     progress_every_mb: float = 50.0,
+    approx_size: int | None = None,
 ) -> str:
     """Stream ``url`` to ``dest`` and verify it; return its sha256 (hex).
 
     The bytes go to a temporary file beside ``dest``, which replaces ``dest`` only once the byte
     count matches the server's Content-Length and ``expected_size`` (each when known), the sha256
-    matches ``sha256`` (when given) and the content is of ``kind`` (when given, see
-    :func:`~mtrl.data.download_checks.check_content`). ``<dest>.sha256`` then records the checksum
-    (``sha256sum`` format). ``timeout`` (seconds) bounds the connection and every read. A line is
-    logged every ``progress_every_mb`` MB. Raises
-    :class:`~mtrl.data.download_checks.DownloadError` naming the URL on any failure, leaving
-    ``dest`` as it was.
+    matches ``sha256`` (when given), the content is of ``kind`` and reads as a whole (when given,
+    see :func:`~mtrl.data.download_checks.check_content`: a zip, SQLite or HDF5 file cut short is
+    refused) and the byte count lies near ``approx_size`` (a size known only roughly, when given;
+    see :func:`~mtrl.data.download_checks.check_approx_size`). ``<dest>.sha256`` then records
+    the checksum (``sha256sum`` format). ``timeout`` (seconds) bounds the connection and every
+    read. A line is logged every ``progress_every_mb`` MB. Raises
+    :class:`~mtrl.data.download_checks.DownloadError` naming the URL and ``dest`` on any failure,
+    leaving ``dest`` and its sidecar as they were.
     """
     dest = Path(dest)
     sha256 = _checked_sha256(sha256, url)
     if kind is not None:
         require_content_kind(kind)
+    what = f"{url} (for {dest})"
     log.info("downloading %s -> %s", url, dest)
     with _open(url, timeout) as response, atomic_path(dest) as tmp:
         length = _checked_headers(response, url, expected_size)
         total = length if length is not None else expected_size
         digest, received = _stream(response, tmp, url, total, progress_every_mb)
-        _check_size(url, received, length, expected_size)
+        _check_size(what, received, length, expected_size)
         if sha256 is not None and digest != sha256:
             raise DownloadError(
                 f"{url}: sha256 mismatch: the download has {digest}, expected {sha256} "
                 f"(download.sha256 of {dest.name}); the file was not kept"
             )
-        if kind is not None:
-            check_content(tmp, kind, what=f"{url} (for {dest})")
+        _check_file(tmp, what, kind, received, approx_size)
     _record_sha256(dest, digest, received, pinned=sha256 is not None)
     return digest
+
+
+def _check_file(tmp: Path, what: str, kind: str | None, received: int, approx_size: int | None) -> None:
+    """The content's signature, then the rough size, then that the content reads as a whole.
+
+    The signature comes first so that an HTML page served instead of the file is named as such.
+    """
+    if kind is not None:
+        check_signature(tmp, kind, what)
+    if approx_size is not None:
+        check_approx_size(what, received, approx_size)
+    if kind is not None:
+        check_complete(tmp, kind, what)
 
 
 def _checked_sha256(sha256: str | None, what: str) -> str | None:
@@ -134,15 +154,18 @@ def _content_length(response: _Response, url: str) -> int | None:
     return length if length >= 0 else None
 
 
-def _check_size(url: str, received: int, length: int | None, expected_size: int | None) -> None:
+def _check_size(what: str, received: int, length: int | None, expected_size: int | None) -> None:
     """Raise unless ``received`` bytes match the Content-Length and the expected size (each when known)."""
     if length is not None and received != length:
         raise DownloadError(
-            f"{url}: short download: received {received:,} of the {length:,} bytes announced "
+            f"{what}: short download: received {received:,} of the {length:,} bytes announced "
             "(Content-Length); the connection closed early, try again"
         )
     if expected_size is not None and received != expected_size:
-        raise DownloadError(f"{url}: received {received:,} bytes, expected {expected_size:,}")
+        raise DownloadError(
+            f"{what}: received {received:,} bytes, but exactly {expected_size:,} are expected; "
+            "the connection closed early or the server sent another file; the file was not kept"
+        )
 
 
 def _record_sha256(dest: Path, digest: str, received: int, pinned: bool) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mtrl.data.download_checks import MB
+
 MSD_ADDITIONAL_FILES = "http://millionsongdataset.com/sites/default/files/AdditionalFiles"
 TAGTRAUM_GENRES = "http://www.tagtraum.com/genres"
 
@@ -19,8 +21,14 @@ class OfficialFile:
 
     ``kind`` is the content of the downloaded file (``zip``, ``sqlite``, ``hdf5``); ``unpacks_to``
     the zip member that ``data.msd`` points at (None: the download is used as it is) and
-    ``content`` that file's kind (``mxm``, ``tagtraum``, ``sqlite``, ``hdf5``). ``approx_mb`` is
-    the rough download size, for the log and the README only (never checked).
+    ``content`` that file's kind (``mxm``, ``tagtraum``, ``sqlite``, ``hdf5``).
+
+    ``size`` (bytes) and ``sha256`` are the official file's exact byte count and checksum, each
+    checked when known. None is known yet: the files could not be fetched where this registry was
+    written, and a value is entered here only once read off the official file, never guessed.
+    Until then ``approx_mb``, the rough download size in MB (10^6 bytes), is checked within a
+    factor of :data:`~mtrl.data.download_checks.APPROX_SIZE_FACTOR` either way, and the config's
+    ``download.sizes`` and ``download.sha256`` pin exact values.
     """
 
     name: str
@@ -31,6 +39,13 @@ class OfficialFile:
     approx_mb: float
     tasks: str
     unpacks_to: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+
+    @property
+    def approx_bytes(self) -> int:
+        """``approx_mb`` in bytes."""
+        return round(self.approx_mb * MB)
 
     @property
     def path_name(self) -> str:

@@ -1,6 +1,7 @@
 """Readers of the text label files: tagtraum genres, musiXmatch years and generic CSV/TSV tables.
 
-Files are read as UTF-8; a malformed line raises ValueError naming the file and the line.
+Files are read as UTF-8 (a leading byte-order mark is dropped); a malformed line raises ValueError
+naming the file and the line, and a binary file (e.g. still compressed) ValueError calling it binary.
 """
 
 from __future__ import annotations
@@ -15,16 +16,21 @@ import numpy as np
 import pandas as pd
 
 from mtrl.data.msd_files import check_unique_index, existing_file, msd_years
+from mtrl.data.text_files import binary_message, strip_bom
 
 MISSING_CELLS: tuple[str, ...] = ("", "nan", "na", "n/a", "null", "none")
 
 
 def _read_text(path: Path, what: str) -> str:
-    """The whole UTF-8 file; a decoding error names its line."""
+    """The whole UTF-8 file without a byte-order mark; a decoding error names its line."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ValueError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from exc
+    binary = binary_message(raw, what)
+    if binary is not None:
+        raise ValueError(f"{path}: {binary}")
+    raw = strip_bom(raw)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

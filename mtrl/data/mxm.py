@@ -2,7 +2,8 @@
 
 Format: ``#`` comment lines, exactly one ``%`` line with the comma-separated vocabulary (5,000
 words), then one line per track ``TRACK_ID,MXM_TID,idx:count,idx:count,...`` with 1-based word
-indices. Blank lines are skipped and the MXM_TID field may be empty.
+indices. Blank lines are skipped and the MXM_TID field may be empty; a leading UTF-8 byte-order
+mark is dropped, and a binary file (e.g. the zip still packed) is called binary.
 
 The file is read in large chunks; each chunk's ``idx:count`` pairs are validated per line with one
 compiled regular expression and converted to numbers by numpy in a single call, so no Python
@@ -20,6 +21,8 @@ from typing import BinaryIO
 
 import numpy as np
 import scipy.sparse as sp
+
+from mtrl.data.text_files import binary_message, strip_bom
 
 CHUNK_BYTES = 8 << 20
 _PAIRS = re.compile(rb"[0-9]{1,9}:[0-9]{1,9}(?:,[0-9]{1,9}:[0-9]{1,9})*")  # 9 digits fit int32
@@ -104,13 +107,23 @@ def _diagnose_pairs(rest: bytes, path: str, line: int, n_words: int) -> MxmForma
 
 
 def _line_chunks(handle: BinaryIO, path: str) -> Iterator[list[bytes]]:
-    """The file's lines (without their newline), about :data:`CHUNK_BYTES` at a time."""
+    """The file's lines (without their newline), about :data:`CHUNK_BYTES` at a time.
+
+    A leading byte-order mark is dropped; a binary file raises :class:`MxmFormatError`.
+    """
     leftover = b""
+    first = True
     while True:
         try:
             block = handle.read(CHUNK_BYTES)
         except OSError as exc:
             raise _fail(path, None, f"cannot read the lyrics file ({exc.strerror or exc})") from exc
+        if first:
+            first = False
+            binary = binary_message(block, "musiXmatch lyrics")
+            if binary is not None:
+                raise _fail(path, None, binary)
+            block = strip_bom(block)
         if not block:
             if leftover:
                 yield [leftover]

@@ -8,14 +8,18 @@ Layout::
     /ids                              row identifiers (e.g. MSD track ids)
     /vocabulary                       optional feature names
     attrs: format_version, tasks (JSON), source (JSON)
+
+A file that exists but cannot be read (cut short, overwritten) raises
+:class:`CorruptPreparedDataError`, which says to delete it or rerun ``prepare_data``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import h5py
 import numpy as np
@@ -23,9 +27,15 @@ import scipy.sparse as sp
 
 from mtrl.data.dataset import Dataset, Split
 from mtrl.io import atomic_path
-from mtrl.tasks import TaskSpec
+from mtrl.tasks import TaskSpec, slug_clash
 
 FORMAT_VERSION = 1
+T = TypeVar("T")
+REBUILD = "delete it or run with `-R prepare_data`"
+
+
+class CorruptPreparedDataError(ValueError):
+    """A prepared-data file that exists but cannot be read: truncated, overwritten, not HDF5."""
 
 
 @dataclass
@@ -47,8 +57,29 @@ class PreparedData:
         return self.dataset.labels[task][rows]
 
 
+@dataclass
+class PreparedLabels:
+    """The task labels and the split of a prepared-data file, without its features."""
+
+    tasks: list[TaskSpec]
+    label_columns: dict[str, np.ndarray]
+    split: Split
+
+    def rows(self, split: str) -> np.ndarray:
+        return self.split[split]
+
+    def labels(self, task: str, rows: np.ndarray) -> np.ndarray:
+        return self.label_columns[task][rows]
+
+
 def write_prepared(path: str | os.PathLike, dataset: Dataset, split: Split, source: dict[str, Any]) -> None:
-    """Write ``dataset`` and ``split`` to ``path`` atomically."""
+    """Write ``dataset`` and ``split`` to ``path`` atomically.
+
+    Raises ValueError, before writing, if two tasks share a file name (:func:`mtrl.tasks.task_slug`).
+    """
+    clash = slug_clash(t.name for t in dataset.tasks)
+    if clash is not None:
+        raise ValueError(f"tasks {clash[0]!r} and {clash[1]!r} share the file name {clash[2]!r}")
     x = sp.csr_matrix(dataset.features, dtype=np.float32)
     x.sort_indices()
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
@@ -74,25 +105,53 @@ def write_prepared(path: str | os.PathLike, dataset: Dataset, split: Split, sour
 
 
 def read_prepared(path: str | os.PathLike) -> PreparedData:
-    """Read a prepared-data file written by :func:`write_prepared`."""
+    """Read a prepared-data file written by :func:`write_prepared`.
+
+    Raises FileNotFoundError if it is missing, ValueError if it has another format version, and
+    :class:`CorruptPreparedDataError` if it cannot be read.
+    """
+    return _read_file(path, _read)
+
+
+def read_prepared_labels(path: str | os.PathLike) -> PreparedLabels:
+    """The task labels and the split of a prepared-data file, without its (large) features; raises as
+    :func:`read_prepared` does."""
+    return _read_file(path, _read_labels)
+
+
+def _read_file(path: str | os.PathLike, reader: Callable[[h5py.File], T]) -> T:
+    """``reader`` on the open file at ``path``, once its format version is checked."""
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise FileNotFoundError(f"{name}: prepared-data file not found; run the prepare_data rule")
     try:
-        f = h5py.File(path, "r")
-    except (OSError, FileNotFoundError) as err:
-        raise FileNotFoundError(f"cannot open prepared data file {os.fspath(path)!r}: {err}") from err
-    with f:
-        version = int(f.attrs.get("format_version", -1))
-        if version != FORMAT_VERSION:
-            raise ValueError(
-                f"{os.fspath(path)!r}: prepared-data format version {version}, expected "
-                f"{FORMAT_VERSION}; rerun the prepare_data rule"
-            )
-        tasks = [TaskSpec.from_dict(d) for d in json.loads(f.attrs["tasks"])]
-        g = f["features"]
-        x = sp.csr_matrix((g["data"][()], g["indices"][()], g["indptr"][()]), shape=tuple(g.attrs["shape"]))
-        labels = {t.name: f["labels"][t.slug][()] for t in tasks}
-        split = Split(*(f["splits"][name][()] for name in ("train", "val", "test")))
-        ids = np.asarray(f["ids"].asstr()[()], dtype=object)
-        vocabulary = list(f["vocabulary"].asstr()[()]) if "vocabulary" in f else None
-        source = json.loads(f.attrs["source"])
-    dataset = Dataset(features=x, labels=labels, tasks=tasks, ids=ids, vocabulary=vocabulary)
-    return PreparedData(dataset=dataset, split=split, source=source)
+        with h5py.File(name, "r") as f:
+            version = int(f.attrs.get("format_version", -1))
+            if version == FORMAT_VERSION:
+                return reader(f)
+    except (OSError, KeyError, ValueError, TypeError) as err:
+        raise CorruptPreparedDataError(f"{name}: corrupt prepared-data file ({err}); {REBUILD}") from err
+    raise ValueError(
+        f"{name!r}: prepared-data format version {version}, expected {FORMAT_VERSION}; "
+        "rerun the prepare_data rule"
+    )
+
+
+def _read_labels(f: h5py.File) -> PreparedLabels:
+    """The tasks, labels and split of an open prepared-data file."""
+    tasks = [TaskSpec.from_dict(d) for d in json.loads(f.attrs["tasks"])]
+    labels = {t.name: f["labels"][t.slug][()] for t in tasks}
+    split = Split(*(f["splits"][name][()] for name in ("train", "val", "test")))
+    return PreparedLabels(tasks=tasks, label_columns=labels, split=split)
+
+
+def _read(f: h5py.File) -> PreparedData:
+    """The groups of an open prepared-data file."""
+    part = _read_labels(f)
+    g = f["features"]
+    x = sp.csr_matrix((g["data"][()], g["indices"][()], g["indptr"][()]), shape=tuple(g.attrs["shape"]))
+    ids = np.asarray(f["ids"].asstr()[()], dtype=object)
+    vocabulary = list(f["vocabulary"].asstr()[()]) if "vocabulary" in f else None
+    source = json.loads(f.attrs["source"])
+    dataset = Dataset(features=x, labels=part.label_columns, tasks=part.tasks, ids=ids, vocabulary=vocabulary)
+    return PreparedData(dataset=dataset, split=part.split, source=source)

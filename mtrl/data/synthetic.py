@@ -12,7 +12,8 @@ is the correlation of task j's signal with the anchor (the target has ``rho = 1`
 reads one half of the topics and the ``u_j`` the other, independent half: tightly
 coupled tasks have rho near 1, loosely coupled ones near 0. Labels add independent noise
 (``noise`` standard deviations) and are thresholded at the median (binary) or rescaled to
-``mean``/``sd`` (regression).
+``mean``/``sd`` (regression). A task with ``labelled_fraction`` below 1 keeps its label on that
+share of the rows only (the others miss it, as real tracks miss some labels).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class SyntheticTask:
     positive_rate: float = 0.5
     mean: float = 0.0
     sd: float = 1.0
+    labelled_fraction: float = 1.0  # the share of rows that carry the label (the others: missing)
 
     def __post_init__(self) -> None:
         if self.kind not in ("binary", "regression"):
@@ -46,6 +48,10 @@ class SyntheticTask:
             raise ValueError(f"synthetic task {self.name!r}: rho {self.rho} must be in [-1, 1]")
         if self.noise < 0:
             raise ValueError(f"synthetic task {self.name!r}: noise {self.noise} must be >= 0")
+        if not 0 < self.labelled_fraction <= 1:
+            raise ValueError(
+                f"synthetic task {self.name!r}: labelled_fraction {self.labelled_fraction} must be in (0, 1]"
+            )
         if not 0 < self.positive_rate < 1:
             raise ValueError(
                 f"synthetic task {self.name!r}: positive_rate {self.positive_rate} must be in (0, 1)"
@@ -138,6 +144,13 @@ def make_labels(task: SyntheticTask, signal: np.ndarray, rng: np.random.Generato
     return task.mean + task.sd * _standardise(noisy)
 
 
+def drop_labels(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """``labels`` with all but ``round(fraction * n)`` of them, chosen at random, missing (NaN)."""
+    out = labels.copy()
+    out[rng.permutation(len(out))[round(fraction * len(out)) :]] = np.nan
+    return out
+
+
 def generate(
     n_rows: int = 12_000,
     n_features: int = 5_000,
@@ -160,6 +173,10 @@ def generate(
     features = sample_counts(proportions, topics, lengths, rng)
     signals = latent_signals(theta_a, theta_b, specs, rng)
     labels = {t.name: make_labels(t, signals[t.name], rng) for t in specs}
+    for index, task in enumerate(specs):
+        if task.labelled_fraction < 1:  # a generator of its own: the other draws stay as they are
+            gaps = np.random.default_rng([seed, index])
+            labels[task.name] = drop_labels(labels[task.name], task.labelled_fraction, gaps)
     return Dataset(
         features=features,
         labels=labels,

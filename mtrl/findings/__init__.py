@@ -8,6 +8,7 @@ for multiple comparisons (statsmodels ``multipletests``), is below alpha. The st
 - :mod:`mtrl.findings.document`: :func:`write_findings`, the whole document;
 - :mod:`mtrl.findings.benefit`: the header and Q1 (multi-task vs single-task, the trivial baseline);
 - :mod:`mtrl.findings.questions`: Q2 (training-set size), Q3 (coupling), Q4 (sharing), auxiliary data;
+- :mod:`mtrl.findings.plan`: the cells the data could not fill as requested (excluded, capped);
 - :mod:`mtrl.findings.wording`: numbers, intervals, cell labels and markdown tables.
 """
 

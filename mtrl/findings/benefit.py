@@ -34,14 +34,19 @@ def header(
     alpha: float,
     method: str,
     cells: pd.DataFrame,
+    reason: str = "",
     numerics: str | None = None,
 ) -> str:
-    """The title, how every number below was computed and (``numerics``) what the runs trained with."""
+    """The title and how every number below was computed; ``reason``: why ``metric`` judges the target
+    (:func:`mtrl.tasks.metric_choice`); ``numerics``: what the runs trained with
+    (:func:`numerics_sentence`)."""
     better = "higher" if higher_is_better(metric) else "lower"
     lines = [
         f"# Findings: does multi-task learning help `{target}`?",
         "",
-        f"Primary metric: **{metric}** on the {split} split ({better} is better). A gain is "
+        f"Primary metric: **{metric}** on the {split} split ({better} is better). "
+        + (f"{reason}. " if reason else "")
+        + "A gain is "
         f"sign-adjusted so that a positive gain means multi-task is better than single-task on "
         f"`{target}`, paired by seed and training size. Intervals are two-sided 95% t intervals over "
         f"seeds; p-values are paired t-tests (scipy.stats), adjusted with the {method_name(method)} "

@@ -8,8 +8,12 @@ from typing import Any
 import pandas as pd
 
 from mtrl.findings.benefit import benefit_section, header, numerics_sentence
+from mtrl.findings.collapse import collapse_section
+from mtrl.findings.plan import plan_section
 from mtrl.findings.questions import auxiliary_section, coupling_section, sharing_section, size_section
+from mtrl.findings.verdicts import verdict_section
 from mtrl.ordering import ordered, sort_cells
+from mtrl.stats.exclusions import without_excluded, without_excluded_sizes
 from mtrl.stats.gains import (
     average_relative_improvement,
     baseline_cells,
@@ -25,7 +29,7 @@ from mtrl.stats.interactions import (
     sharing_means,
 )
 from mtrl.stats.multiplicity import method_name
-from mtrl.tasks import primary_metric
+from mtrl.tasks import metric_choice
 
 
 def write_findings(
@@ -41,18 +45,27 @@ def write_findings(
     couplings: Sequence[str] | None = None,
     sharings: Sequence[str] | None = None,
     numerics: Mapping[str, Any] | None = None,
+    plan: pd.DataFrame | None = None,
+    metric: str = "auto",
+    hypotheses: pd.DataFrame | None = None,
 ) -> str:
     """Markdown answering the four research questions, every sentence citing the numbers behind it.
 
     ``method`` is a statsmodels ``multipletests`` method (``holm``, ``fdr_bh``, ...). ``couplings`` and
     ``sharings`` give the config order (default: order of appearance); Q3 compares each pair of
-    couplings in that order (first minus second). ``numerics``: the study's ``numerics.json``
-    (:func:`mtrl.numerics.read_numerics`), for the header's sentence on what the runs trained with.
+    couplings in that order (first minus second). ``plan`` (``tables/plan.csv``): the (task, size) cells
+    it excludes leave every statistic, and the text says why. ``metric`` is ``findings.metric``: the
+    target's primary metric, resolved by :func:`mtrl.tasks.primary_metric`. ``hypotheses``
+    (``tables/hypotheses.csv``): the confirmatory verdicts that open the text. ``numerics``: the
+    study's ``numerics.json`` (:func:`mtrl.numerics.read_numerics`), for the header's sentence on what
+    the runs trained with.
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     method_name(method)
-    metric = primary_metric(runs, target)
+    runs = without_excluded(runs, plan)
+    comparison = without_excluded_sizes(comparison, plan, target)
+    metric, reason = metric_choice(runs, target, metric)
     cells = target_cells(comparison, metric, split, alpha, method)
     coupling_order = ordered(cells["coupling"], couplings)
     sharing_order = ordered(cells["sharing"], sharings)
@@ -63,8 +76,12 @@ def write_findings(
     rel = relative_improvement_summary(sort_cells(deltas, coupling_order, sharing_order), alpha, method)
     inter = coupling_interactions(gains, coupling_order, alpha, method, sharing_order)
     comp = sharing_comparison(gains, alpha, method, sharing_order)
+    study_plan = plan_section(plan)  # empty when the data fill every cell as requested
     sections = [
-        header(target, metric, split, alpha, method, cells, numerics_sentence(runs, numerics)),
+        header(target, metric, split, alpha, method, cells, reason, numerics_sentence(runs, numerics)),
+        verdict_section(hypotheses, alpha, method),
+        *([study_plan] if study_plan else []),
+        collapse_section(runs, target, split, coupling_order, sharing_order),
         benefit_section(cells, base, rel, summary, target, metric, split, alpha, method),
         size_section(cells, largest_detectable_size(cells), metric),
         coupling_section(inter, coupling_order, alpha, method),
@@ -72,4 +89,4 @@ def write_findings(
     ]
     if auxiliary_all_labels:
         sections.append(auxiliary_section(cells, metric, alpha, method))
-    return "\n\n".join(sections) + "\n"
+    return "\n\n".join(s for s in sections if s) + "\n"

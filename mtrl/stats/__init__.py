@@ -4,61 +4,14 @@
 - :mod:`mtrl.stats.multiplicity`: p-values adjusted for multiple comparisons, what is detectable;
 - :mod:`mtrl.stats.pairing`: multi-task runs paired with their single-task partner;
 - :mod:`mtrl.stats.gains`: multi-task gains on the target, the trivial baseline, relative improvements;
-- :mod:`mtrl.stats.interactions`: how the gain depends on coupling and sharing.
+- :mod:`mtrl.stats.interactions`: how the gain depends on coupling and sharing;
+- :mod:`mtrl.stats.hypotheses`: the confirmatory hypotheses declared in the config, their replicate values;
+- :mod:`mtrl.stats.grid_model`: one mixed model of the whole grid (size slope, coupling x sharing);
+- :mod:`mtrl.stats.confirmatory`: per hypothesis estimate, interval, adjusted p, equivalence, power, verdict;
+- :mod:`mtrl.stats.power`: minimum detectable effects and the replicates needed for an effect;
+- :mod:`mtrl.stats.exclusions`: the (task, size) cells the study plan leaves out of every statistic.
+
+Import from the module that holds a function (e.g. ``from mtrl.stats.intervals import
+mean_interval``): this package imports none of them, so that a light caller (the config check of
+the hypotheses) pays only for what it uses.
 """
-
-from mtrl.stats.gains import (
-    average_relative_improvement,
-    baseline_cells,
-    largest_detectable_size,
-    relative_improvement_summary,
-    seed_gains,
-    target_cells,
-    task_relative_improvements,
-)
-from mtrl.stats.interactions import (
-    InteractionTest,
-    coupling_interactions,
-    sharing_comparison,
-    sharing_coupling_interaction,
-    sharing_means,
-)
-from mtrl.stats.intervals import (
-    CONFIDENCE,
-    MeanInterval,
-    PairedDifference,
-    difference_row,
-    mean_interval,
-    paired_difference,
-)
-from mtrl.stats.multiplicity import METHOD_NAMES, adjust_p_values, is_detectable, method_name
-from mtrl.stats.pairing import CELL_KEYS, PAIR_KEYS, NumericsMismatchError, paired_with_single
-
-__all__ = [
-    "CELL_KEYS",
-    "CONFIDENCE",
-    "METHOD_NAMES",
-    "PAIR_KEYS",
-    "InteractionTest",
-    "MeanInterval",
-    "NumericsMismatchError",
-    "PairedDifference",
-    "adjust_p_values",
-    "average_relative_improvement",
-    "baseline_cells",
-    "coupling_interactions",
-    "difference_row",
-    "is_detectable",
-    "largest_detectable_size",
-    "mean_interval",
-    "method_name",
-    "paired_difference",
-    "paired_with_single",
-    "relative_improvement_summary",
-    "seed_gains",
-    "sharing_comparison",
-    "sharing_coupling_interaction",
-    "sharing_means",
-    "target_cells",
-    "task_relative_improvements",
-]

@@ -4,8 +4,9 @@ Keras's ``fit`` on JAX copies every batch from the host and dispatches one compi
 batch; on a GPU the study's small steps (batch 128) then wait on the host. Here:
 
 - :class:`DeviceRows` keeps a split's bag-of-words rows on the device in a padded sparse layout
-  (the column ids and values of each row's non-zeros, ``ELL``) with its targets and label masks;
-  a batch is gathered and densified inside the compiled step. The data is never dense in full.
+  (the column ids and values of each row's non-zeros, ``ELL``) with its targets and label masks
+  (times any row weights, e.g. class weights); a batch is gathered and densified inside the
+  compiled step. The data is never dense in full.
 - :class:`DeviceModel` is the same functional model whose train and test functions run all the
   steps Keras hands them at once (``steps_per_execution``) as one ``jax.lax.scan`` over batches
   of row positions, each step Keras's own ``train_step`` / ``test_step``. Keras's ``fit`` loop,
@@ -48,7 +49,7 @@ class DeviceRows:
     cols: jax.Array  # (n, k) int32 column ids, padding 0
     values: jax.Array  # (n, k) float32 transformed values, padding 0.0
     targets: dict[str, jax.Array]  # per output slug: (n, 1) float32 or (n,) int32
-    masks: dict[str, jax.Array]  # per output slug: (n,) float32, 1 where labelled
+    masks: dict[str, jax.Array]  # per output slug: (n,) float32, the row weight where labelled, else 0
     n_cols: int
     n_rows: int  # the real rows (the arrays are longer)
 
@@ -81,7 +82,7 @@ class DeviceRows:
             jnp.asarray(cols),
             jnp.asarray(values),
             {slug: padded(t.values) for slug, t in targets.items()},
-            {slug: padded(t.mask.astype(np.float32)) for slug, t in targets.items()},
+            {slug: padded(t.row_weights()) for slug, t in targets.items()},
             int(features.shape[1]),
             len(rows),
         )
@@ -97,7 +98,7 @@ class DeviceRows:
         for slug, target in self.targets.items():
             y[slug] = jnp.where(valid.reshape((-1,) + (1,) * (target.ndim - 1)), target[at], 0)
             mask = jnp.where(valid, self.masks[slug][at], 0.0)
-            labelled = mask.sum()
+            labelled = (mask > 0).sum(dtype=mask.dtype)  # the mask carries row weights (all 1 without)
             w[slug] = jnp.where(labelled > 0, mask * (n / jnp.maximum(labelled, 1.0)), mask)
         return x, y, w
 

@@ -1,0 +1,67 @@
+"""The findings' opening: one verdict per confirmatory hypothesis, in words and as a table."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from mtrl.findings.wording import number
+from mtrl.stats.multiplicity import method_name
+
+_MEANING = {
+    "supported": "a difference in the stated direction",
+    "contradicted": "a difference the other way",
+    "equivalent": "within the equivalence margin",
+    "inconclusive": "neither a difference nor equivalence",
+}
+
+
+def _value(x: float) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else number(x)
+
+
+def _p(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:.3g}" if x >= 0.001 else "<0.001"
+
+
+def _sentence(row: pd.Series, alpha: float) -> str:
+    name = f"`{row['hypothesis']}`"
+    verdict = f"**{row['verdict']}** ({_MEANING.get(row['verdict'], '')})"
+    if row["kind"] == "interaction":
+        found = "an interaction detected" if row["verdict"] == "supported" else "none detected"
+        note = f" ({row['note']})" if isinstance(row.get("note"), str) and row["note"] else ""
+        return (
+            f"{name}: **{row['verdict']}** ({found}); adjusted p = {_p(row['p_adjusted'])}{note}, "
+            f"{int(row['seeds'])} seeds."
+        )
+    interval = f"{100 * (1 - alpha):g}% CI {_value(row['ci_low'])} to {_value(row['ci_high'])}"
+    estimate = (
+        f"estimate {_value(row['estimate'])} ({interval}), "
+        f"adjusted p = {_p(row['p_adjusted'])}, {int(row['seeds'])} seeds"
+    )
+    if row["verdict"] == "inconclusive":
+        estimate += f"; the smallest effect these seeds detect at the stated power: {_value(row['mde'])}"
+        if not math.isnan(float(row["seeds_needed"])):
+            estimate += f", seeds needed for the effect of interest: {math.ceil(float(row['seeds_needed']))}"
+    return f"{name}: {verdict}; {estimate}."
+
+
+def verdict_section(hypotheses: pd.DataFrame | None, alpha: float, method: str) -> str:
+    """Markdown opening the findings with the confirmatory verdicts (empty without hypotheses)."""
+    if hypotheses is None or hypotheses.empty:
+        return ""
+    metric = hypotheses["metric"].iloc[0]
+    lines = [
+        "## Confirmatory hypotheses",
+        "",
+        f"Declared in the config before the runs; gains on {metric}, positive = multi-task better; "
+        f"{method_name(method)}-adjusted within these {len(hypotheses)} hypotheses at alpha = {alpha:g}; "
+        "equivalence by two one-sided tests against the margin (statsmodels). Everything after this "
+        "section is exploratory.",
+        "",
+    ]
+    lines += [f"- {_sentence(row, alpha)}" for _, row in hypotheses.iterrows()]
+    return "\n".join(lines)

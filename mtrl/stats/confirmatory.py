@@ -1,0 +1,240 @@
+"""The confirmatory family: estimate, interval, p-values, equivalence, power and a verdict per hypothesis.
+
+For a ``gain`` or ``coupling_contrast`` hypothesis (:mod:`mtrl.stats.hypotheses`) the replicate
+values are tested with a one-sample t test against 0 (scipy ``ttest_rel`` against zeros, as every
+paired comparison of the study, :func:`mtrl.stats.intervals.paired_difference`), with the
+``(1 - alpha)`` t interval; the equivalence test is statsmodels' two one-sided t tests (TOST),
+``DescrStatsW(values).ttost_mean(-margin, margin)``: the one-sample form, because each value is
+already a paired difference (``ttost_paired`` of the multi-task and single-task values would need
+the two sides, which a pooled gain or a contrast of couplings does not have, and gives the same
+p-value where it applies). TOST rather than a Bayesian region of practical equivalence: it is a
+frequentist test at the same ``alpha`` as the rest of the family, so the family's error rates stay
+the same kind. ``size_slope`` and ``interaction`` take theirs from the grid model
+(:mod:`mtrl.stats.grid_model`); the slope's TOST is the same two one-sided t tests on its estimate,
+standard error and degrees of freedom (scipy's t distribution).
+
+P-values are adjusted within the family (Holm by default,
+:func:`mtrl.stats.multiplicity.adjust_p_values`), the equivalence p-values likewise among
+themselves. Power is computed at ``alpha / len(family)``, the level of Holm's strictest step
+(Bonferroni), so an effect of the minimum detectable size is found with at least ``power`` whatever
+the other hypotheses' p-values.
+
+Verdicts (:func:`verdict`): ``supported`` (adjusted p < alpha and the estimate in the stated
+direction; any direction for a two-sided hypothesis), ``contradicted`` (adjusted p < alpha, the
+other way), ``equivalent`` (neither, and adjusted TOST p < alpha), ``inconclusive`` (none of these).
+An interaction has no equivalence test: ``supported`` or ``inconclusive``. Degenerate data claim
+nothing: one replicate, or replicate values that are all equal (a t test is undefined), leave p or
+the TOST p NaN and the verdict ``inconclusive``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.weightstats import DescrStatsW
+
+from mtrl.stats.grid_model import GridModel, InteractionWald, SizeSlope, fit_grid_model
+from mtrl.stats.hypotheses import (
+    GREATER,
+    INTERACTION,
+    LESS,
+    REPLICATE_KINDS,
+    SIZE_SLOPE,
+    TWO_SIDED,
+    Hypothesis,
+    replicate_values,
+)
+from mtrl.stats.intervals import paired_difference
+from mtrl.stats.multiplicity import adjust_p_values
+from mtrl.stats.power import (
+    POWER,
+    detectable_from_se,
+    minimum_detectable_effect,
+    replicates_needed,
+    replicates_needed_from_se,
+)
+
+SUPPORTED = "supported"
+CONTRADICTED = "contradicted"
+EQUIVALENT = "equivalent"
+INCONCLUSIVE = "inconclusive"
+VERDICTS = (SUPPORTED, CONTRADICTED, EQUIVALENT, INCONCLUSIVE)
+
+COLUMNS = [
+    "hypothesis",
+    "kind",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "p",
+    "p_adjusted",
+    "p_equivalence",
+    "p_equivalence_adjusted",
+    "verdict",
+    "seeds",
+    "mde",
+    "seeds_needed",
+    "direction",
+    "margin",
+    "n_train",
+    "note",
+]
+
+
+def verdict(
+    estimate: float, p_adjusted: float, p_equivalence_adjusted: float, direction: str, alpha: float
+) -> str:
+    """The verdict of one hypothesis from its adjusted p-values (see the module); NaN p-values: no claim."""
+    if p_adjusted < alpha:
+        if direction == TWO_SIDED:
+            return SUPPORTED
+        if (direction == GREATER and estimate > 0) or (direction == LESS and estimate < 0):
+            return SUPPORTED
+        if (direction == GREATER and estimate < 0) or (direction == LESS and estimate > 0):
+            return CONTRADICTED
+    if p_equivalence_adjusted < alpha:
+        return EQUIVALENT
+    return INCONCLUSIVE
+
+
+def replicate_test(values, margin: float | None, alpha: float) -> dict[str, float]:
+    """One-sample test of replicate values against 0: estimate, t interval, p, TOST p, seeds, sd."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    d = paired_difference(x, np.zeros_like(x), 1 - alpha)
+    p_equivalence = math.nan
+    if d.n >= 2 and d.sd > 0 and margin:
+        p_equivalence = float(DescrStatsW(x).ttost_mean(-margin, margin)[0])
+    return {
+        "estimate": d.mean,
+        "ci_low": d.ci_low,
+        "ci_high": d.ci_high,
+        "p": d.p_value,
+        "p_equivalence": p_equivalence,
+        "seeds": d.n,
+        "sd": d.sd,
+    }
+
+
+def slope_equivalence(slope: SizeSlope, margin: float | None) -> float:
+    """TOST p of the grid model's slope within +/- ``margin``: the larger of two one-sided t tests."""
+    if not slope.estimable or not margin:
+        return math.nan
+    p_above_low = stats.t.sf((slope.estimate + margin) / slope.se, slope.df)
+    p_below_high = stats.t.cdf((slope.estimate - margin) / slope.se, slope.df)
+    return float(max(p_above_low, p_below_high))
+
+
+def _slope_row(slope: SizeSlope, margin: float | None) -> dict[str, object]:
+    return {
+        "estimate": slope.estimate,
+        "ci_low": slope.ci_low,
+        "ci_high": slope.ci_high,
+        "p": slope.p_value,
+        "p_equivalence": slope_equivalence(slope, margin),
+        "note": slope.note,
+    }
+
+
+def _interaction_row(interaction: InteractionWald) -> dict[str, object]:
+    note = interaction.note
+    if interaction.estimable:
+        note = f"Wald F = {interaction.statistic:.3g} on {interaction.df_num:g} and {interaction.df_den:g} df"
+    return {"p": interaction.p_value, "note": note}
+
+
+def _power(row: dict, slope: SizeSlope | None, level: float, power: float, effect: float | None) -> None:
+    """Fill ``mde`` and ``seeds_needed`` of ``row`` at test level ``level``."""
+    if row["kind"] in REPLICATE_KINDS:
+        row["mde"] = minimum_detectable_effect(row["sd"], row["seeds"], level, power)
+        row["seeds_needed"] = replicates_needed(row["sd"], effect, level, power)
+    elif row["kind"] == SIZE_SLOPE and slope is not None and slope.estimable:
+        row["mde"] = detectable_from_se(slope.se, level, power, slope.df)
+        row["seeds_needed"] = replicates_needed_from_se(
+            slope.se, row["seeds"], effect, level, power, slope.df
+        )
+
+
+def _row(
+    gains: pd.DataFrame, hypothesis: Hypothesis, margin: float | None, alpha: float, grid: GridModel | None
+) -> dict[str, object]:
+    """The unadjusted statistics of one hypothesis."""
+    margin = hypothesis.margin if hypothesis.margin is not None else margin
+    row: dict[str, object] = {
+        "hypothesis": hypothesis.name,
+        "kind": hypothesis.kind,
+        "direction": hypothesis.direction,
+        "margin": margin if hypothesis.kind != INTERACTION and margin else math.nan,
+        "n_train": None,
+        "note": "",
+    }
+    if hypothesis.kind in REPLICATE_KINDS:
+        values, n_train = replicate_values(gains, hypothesis)
+        row.update(replicate_test(values, margin, alpha), n_train=n_train)
+        if n_train is None:
+            row["note"] = f"no gains at n_train={hypothesis.n_train} for {', '.join(hypothesis.couplings)}"
+        elif row["seeds"] < 2:
+            row["note"] = "fewer than two replicates"
+        elif row["sd"] == 0:
+            row["note"] = "every replicate has the same value: no t test"
+    elif grid is not None:
+        row["seeds"] = grid.seeds
+        row.update(
+            _slope_row(grid.slope, margin)
+            if hypothesis.kind == SIZE_SLOPE
+            else _interaction_row(grid.interaction)
+        )
+    return row
+
+
+def confirmatory_table(
+    gains: pd.DataFrame,
+    hypotheses: Sequence[Hypothesis],
+    margin: float | None,
+    effect_of_interest: float | None = None,
+    alpha: float = 0.05,
+    power: float = POWER,
+    method: str = "holm",
+    grid: GridModel | None = None,
+) -> pd.DataFrame:
+    """One row per hypothesis of the family, in declared order, with the columns of :data:`COLUMNS`.
+
+    ``gains`` is the gains table (``coupling, sharing, n_train, seed, gain``; positive = multi-task
+    better); ``margin`` and ``effect_of_interest`` are the primary metric's equivalence margin and
+    effect of interest (a hypothesis's own ``margin`` wins). ``grid`` is fitted on ``gains`` when a
+    grid-model hypothesis needs it and none is given. ``seeds`` is the number of replicates, ``mde``
+    the minimum detectable effect at ``power`` and ``seeds_needed`` the replicates to detect
+    ``effect_of_interest`` (both NaN where the spread is zero or unknown, and for the interaction);
+    ``note`` says why something is not estimable (for the interaction: its Wald F). For the size
+    slope, ``margin`` and ``effect_of_interest`` are read per unit of log(n_train) (a change of the
+    gain per e-fold of the training size); give the hypothesis its own ``margin`` where that does
+    not fit.
+    """
+    if grid is None and any(h.kind not in REPLICATE_KINDS for h in hypotheses):
+        grid = fit_grid_model(gains, alpha)
+    rows = [_row(gains, h, margin, alpha, grid) for h in hypotheses]
+    level = alpha / max(1, len(rows))
+    for row in rows:
+        row.update(mde=math.nan, seeds_needed=math.nan)
+        row.setdefault("seeds", 0)
+        _power(row, grid.slope if grid is not None else None, level, power, effect_of_interest)
+    table = pd.DataFrame(rows).reindex(columns=COLUMNS)  # drops the replicates' sd
+    table["p_adjusted"] = adjust_p_values(table["p"], method)
+    table["p_equivalence_adjusted"] = adjust_p_values(table["p_equivalence"], method)
+    table["verdict"] = [
+        verdict(e, p, q, d, alpha)
+        for e, p, q, d in zip(
+            table["estimate"],
+            table["p_adjusted"],
+            table["p_equivalence_adjusted"],
+            table["direction"],
+            strict=True,
+        )
+    ]
+    table["n_train"] = table["n_train"].astype("Int64")
+    table["seeds"] = table["seeds"].astype(int)
+    return table
