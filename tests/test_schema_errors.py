@@ -109,7 +109,8 @@ def test_every_message_is_short_and_prints_no_schema():
 def test_fill_defaults_changes_the_config_in_place():
     config = tiny()
     fill_defaults(config)
-    assert config == with_defaults(tiny()) and config["findings"] == {"alpha": 0.05, "adjustment": "holm"}
+    assert config == with_defaults(tiny())
+    assert (config["findings"]["alpha"], config["findings"]["adjustment"]) == (0.05, "holm")
 
 
 def test_the_describer_knows_every_keyword_the_schema_uses():
