@@ -23,6 +23,7 @@ import yaml
 
 from mtrl.architectures.presets import PresetError, resolve_masks
 from mtrl.couplings import AUTO_NAMES
+from mtrl.data.replicates import check_vary, varies_data
 from mtrl.errors import ConfigError
 from mtrl.kinds import SINGLE_SHARING
 from mtrl.metric_names import check_metric_setting
@@ -169,8 +170,26 @@ def check_config(config: dict[str, Any]) -> None:
                 f"{', '.join(study_tasks(config))}"
             )
     _check_split(config)
+    _check_replicates(config)
     _check_metric(config)
     _check_hypotheses(config)
+
+
+def _check_replicates(config: dict[str, Any]) -> None:
+    """``replicates.vary`` holds ``init`` and ``order``, and ``split`` only with ``subset``."""
+    try:
+        check_vary(config["replicates"]["vary"])
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def replicate_parameters(config: dict[str, Any]) -> dict[str, Any]:
+    """The ``RunSpec`` fields of what a seed varies (``vary``, ``split_by``): none where the seed
+    varies only the initial weights and the batch order, so that those runs keep their parameters."""
+    vary = config["replicates"]["vary"]
+    if not varies_data(vary):
+        return {}
+    return {"vary": list(check_vary(vary)), "split_by": config["target"]}
 
 
 def _check_hypotheses(config: dict[str, Any]) -> None:
@@ -314,4 +333,5 @@ def run_parameters(config: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
         "class_weight": training["class_weight"],
         "threshold": training["threshold"],
         "precision": config["precision"],
+        **replicate_parameters(config),
     }

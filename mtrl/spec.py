@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mtrl.architectures import DEFAULT_ARCHITECTURE
+from mtrl.data.replicates import ALWAYS
 from mtrl.weightings import DEFAULT_WEIGHTING
 
 
@@ -42,3 +43,5 @@ class RunSpec:
     labels: Mapping[str, Any] = field(default_factory=dict)  # run identity written to metrics.json
     architecture: str = DEFAULT_ARCHITECTURE  # the sharing strategy (mtrl.architectures)
     weighting: str = DEFAULT_WEIGHTING  # how per-task losses make the update (mtrl.weightings)
+    vary: Sequence[str] = ALWAYS  # what the seed varies (replicates.vary; mtrl.data.replicates)
+    split_by: str | None = None  # the study's target, by which a re-drawn split is dealt (None: target)

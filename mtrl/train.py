@@ -21,6 +21,7 @@ from mtrl import backends
 from mtrl.architectures import architecture_of
 from mtrl.calibration import NetworkShape
 from mtrl.data.prepared import PreparedData, read_prepared
+from mtrl.data.replicates import varies_data
 from mtrl.errors import NonFiniteLossError
 from mtrl.evaluation import evaluate_model
 from mtrl.io import atomic_path, write_json
@@ -54,7 +55,7 @@ def train_run(
     t_start = time.perf_counter()
     impl.prepare_process()
     data = data if isinstance(data, PreparedData) else read_prepared(data)
-    inputs = prepare_run_inputs(data, spec)
+    inputs = prepare_run_inputs(data, spec)  # inputs.data: the split the run's replicate sees
     input_dim = data.dataset.features.shape[1]
     precision = run_precision(impl, spec, input_dim, study_numerics)  # auto may train a little
     impl.seed(spec.seed)  # after it: every run draws from its own seed alone
@@ -64,7 +65,7 @@ def train_run(
     early = keras.callbacks.EarlyStopping(
         monitor=monitor, mode="min", patience=spec.patience, restore_best_weights=True
     )
-    train_data, val_data = impl.fit_inputs(trainer, data, inputs, spec)
+    train_data, val_data = impl.fit_inputs(trainer, inputs.data, inputs, spec)
     t_fit = time.perf_counter()
     callbacks = [finite_loss_guard(), early]
     history = trainer.fit(
@@ -72,7 +73,7 @@ def train_run(
     ).history
     t_evaluate = time.perf_counter()
     saved = with_original_units(model, inputs.tasks, inputs.scaling)
-    metrics = _evaluate(saved, data, inputs, spec)
+    metrics = _evaluate(saved, inputs, spec)
     t_save = time.perf_counter()
     write_history(history, history_path)
     with atomic_path(model_path, suffix=".keras") as tmp:
@@ -108,11 +109,12 @@ def run_precision(
     return precision
 
 
-def _evaluate(model, data: PreparedData, inputs: RunInputs, spec: RunSpec) -> dict[str, Any]:
-    """The run's metrics on the validation and test splits (:func:`mtrl.evaluation.evaluate_model`),
-    its baseline fitted on the labels it trained on, its decision thresholds as ``spec.threshold`` says."""
+def _evaluate(model, inputs: RunInputs, spec: RunSpec) -> dict[str, Any]:
+    """The run's metrics on the validation and test splits its replicate sees
+    (:func:`mtrl.evaluation.evaluate_model`), its baseline fitted on the labels it trained on, its
+    decision thresholds as ``spec.threshold`` says."""
     transform, labels = spec.feature_transform, inputs.train_labels
-    return evaluate_model(model, data, inputs.tasks, transform, labels, threshold=spec.threshold)
+    return evaluate_model(model, inputs.data, inputs.tasks, transform, labels, threshold=spec.threshold)
 
 
 def _training_summary(
@@ -176,12 +178,19 @@ def run_document(
             "backend": backend,
             "precision": precision,
             "device": device,
+            **_variation(spec),
         },
         "training": {**training, "n_train_actual": inputs.n_train_actual},
         "labelled": inputs.n_labelled,
         "scaling": {k: {"mean": m, "sd": s} for k, (m, s) in inputs.scaling.items()},
         "metrics": dict(metrics),
     }
+
+
+def _variation(spec: RunSpec) -> dict[str, Any]:
+    """What the run's seed varies, recorded where it goes beyond the initial weights and batch order
+    (so that such runs keep their ``metrics.json``)."""
+    return {"vary": list(spec.vary)} if varies_data(spec.vary) else {}
 
 
 def write_history(history: Mapping[str, list[float]], path: str | Path) -> None:
