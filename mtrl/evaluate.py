@@ -5,6 +5,8 @@
 
 The tasks are read from the model's named outputs; the trivial baseline is fitted on the whole
 training split (a run's own baseline, fitted on its training subset, is in its metrics.json).
+Where the run's ``metrics.json`` beside the model says that its seed drew its own split
+(``replicates.vary``), the split is that replicate's.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from mtrl import backends
 from mtrl.runtime import configure
@@ -46,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from mtrl.data.prepared import read_prepared
     from mtrl.evaluation import evaluate_model
 
-    data = read_prepared(args.data)
+    data = replicate_of(read_prepared(args.data), Path(args.model).with_name("metrics.json"))
     try:
         model = keras.saving.load_model(args.model, compile=False)
     except (OSError, ValueError) as err:
@@ -67,6 +70,19 @@ def main(argv: list[str] | None = None) -> int:
         for metric, value in res["model"].items():
             print(f"{task:24} {metric:18} {value:10.4f} {res['baseline'][metric]:10.4f}")
     return 0
+
+
+def replicate_of(data, metrics_path: Path):
+    """``data`` as the run of ``metrics_path`` saw it: its replicate's split where its seed drew
+    one (``run.vary`` in the file), else ``data``."""
+    from mtrl.data.replicates import replicate_data
+
+    if not metrics_path.exists():
+        return data
+    run = json.loads(metrics_path.read_text()).get("run", {})
+    if "vary" not in run:
+        return data
+    return replicate_data(data, int(run["seed"]), run["vary"], run["split_by"])
 
 
 def _output_keys(model) -> set[str]:

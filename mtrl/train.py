@@ -188,9 +188,12 @@ def run_document(
 
 
 def _variation(spec: RunSpec) -> dict[str, Any]:
-    """What the run's seed varies, recorded where it goes beyond the initial weights and batch order
-    (so that such runs keep their ``metrics.json``)."""
-    return {"vary": list(spec.vary)} if varies_data(spec.vary) else {}
+    """What the run's seed varies and the task a re-drawn split is dealt by, recorded where the seed
+    varies more than the initial weights and batch order (so that such runs keep their
+    ``metrics.json``); :mod:`mtrl.evaluate` reads them to evaluate on the run's own split."""
+    if not varies_data(spec.vary):
+        return {}
+    return {"vary": list(spec.vary), "split_by": spec.split_by or spec.target}
 
 
 def write_history(history: Mapping[str, list[float]], path: str | Path) -> None:

@@ -101,3 +101,27 @@ def test_single_task_run(tmp_path, tiny_prepared):
     )
     assert set(result["metrics"]["test"]) == {"t_reg"}
     assert result["training"]["parameters"] == 301 * 16 + 17 * 8 + 9 * 8 + 9 * 4 + 5
+
+
+def test_a_run_whose_seed_draws_its_split_is_tested_on_that_split(tmp_path, tiny_prepared):
+    import keras
+
+    from mtrl.data.replicates import replicate_data
+    from mtrl.evaluate import replicate_of
+    from mtrl.evaluation import evaluate_model
+
+    vary = ["init", "order", "subset", "split"]
+    plain, _ = _run(tmp_path, tiny_prepared, _spec(), "plain")
+    assert "vary" not in plain["run"]  # a seed that varies only init and order keeps metrics.json
+    result, out = _run(tmp_path, tiny_prepared, _spec(vary=vary, split_by="t_target"), "drawn")
+    assert result["run"]["vary"] == vary and result["run"]["split_by"] == "t_target"
+    data = read_prepared(tiny_prepared)
+    view = replicate_of(data, out / "metrics.json")
+    assert np.array_equal(view.rows("test"), replicate_data(data, 1, vary, "t_target").rows("test"))
+    assert not np.array_equal(view.rows("test"), data.rows("test"))
+    tasks = [data.dataset.task(name) for name in ("t_target", "t_close", "t_reg")]
+    model = keras.saving.load_model(out / "model.keras", compile=False)
+    again = evaluate_model(model, view, tasks, "log1p", splits=["test"])["test"]
+    for task in ("t_target", "t_reg"):
+        assert again[task]["model"] == pytest.approx(result["metrics"]["test"][task]["model"], abs=1e-6)
+    assert plain["metrics"]["test"]["t_target"]["model"] != result["metrics"]["test"]["t_target"]["model"]
