@@ -8,9 +8,10 @@ variation (``replicates.vary``):
 - ``init_order``: [init, order], what a seed varied before (one fixed split and test set);
 - ``subset``: + subset (the n training rows drawn per seed);
 - ``split``: + split (train/validation/test re-drawn per seed);
-- ``paired_init``: [init, order], every layer's initial weights seeded from (seed, the task whose
-  tower it serves, depth), so that the target's tower starts from the same weights in the
-  multi-task run as in its single-task partner (a shared layer takes the target's seed).
+- ``paired_init``: [init, order] with ``replicates.paired_init`` (every layer's initial weights
+  drawn from the seed, the tower it serves and its shape: the target's tower starts from the same
+  weights in the multi-task run as in its single-task partner);
+- ``split_paired``: [init, order, subset, split] with ``replicates.paired_init``.
 
 Per variation and size it reports, on the target's primary metric (ROC-AUC for a binary target),
 the spread over seeds (sd) of the multi-task metric, the single-task metric and their paired gain,
@@ -26,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -42,11 +42,12 @@ from mtrl.data.replicates import replicate_data  # noqa: E402
 from mtrl.kinds import MULTITASK, SINGLE, SINGLE_SHARING  # noqa: E402
 from mtrl.metrics import class_probabilities, roc_auc  # noqa: E402
 
-VARIATIONS = {
-    "init_order": ("init", "order"),
-    "subset": ("init", "order", "subset"),
-    "split": ("init", "order", "subset", "split"),
-    "paired_init": ("init", "order"),
+VARIATIONS = {  # name -> (replicates.vary, replicates.paired_init)
+    "init_order": (("init", "order"), False),
+    "subset": (("init", "order", "subset"), False),
+    "split": (("init", "order", "subset", "split"), False),
+    "paired_init": (("init", "order"), True),
+    "split_paired": (("init", "order", "subset", "split"), True),
 }
 
 
@@ -69,39 +70,6 @@ def prepared(config: dict, out: Path):
     return read_prepared(path)
 
 
-_PLAIN_BUILDER: list = [None]  # mtrl.train.network_builder, while paired_builder stands in for it
-
-
-def layer_seed(seed: int, name: str, target_slug: str, single: bool) -> int:
-    """The initializer seed of the Dense layer ``name``: (seed, task it serves, depth); a shared
-    layer and the single-task ``hidden_<depth>`` serve the target."""
-    if single and name.startswith("hidden_"):
-        name = f"{target_slug}_{name.removeprefix('hidden_')}"
-    elif name.startswith("shared_"):
-        name = f"{target_slug}_{name.removeprefix('shared_')}"
-    return zlib.crc32(f"{seed}/{name}".encode()) & 0x7FFFFFFF
-
-
-def paired_builder(spec, tasks, input_dim):
-    """:func:`mtrl.train.network_builder` whose Dense kernels are re-drawn by :func:`layer_seed`."""
-    import keras
-
-    build = _PLAIN_BUILDER[0](spec, tasks, input_dim)
-    target_slug = next(t.slug for t in tasks if t.name == spec.target)
-
-    def rebuilt():
-        model = build()
-        for layer in model.layers:
-            if isinstance(layer, keras.layers.Dense):
-                init = keras.initializers.GlorotUniform(
-                    seed=layer_seed(spec.seed, layer.name, target_slug, len(tasks) == 1)
-                )
-                layer.kernel.assign(init(layer.kernel.shape, dtype=layer.kernel.dtype))
-        return model
-
-    return rebuilt
-
-
 def train_pair(config, data, variation, n_train, seed, coupling, sharing, precision, out: Path) -> dict:
     """The target's test labels and both partners' predictions for one (variation, size, seed)."""
     import keras
@@ -115,7 +83,7 @@ def train_pair(config, data, variation, n_train, seed, coupling, sharing, precis
     cached = folder / "predictions.npz"
     if cached.exists():
         return dict(np.load(cached))
-    target, vary = config["target"], VARIATIONS[variation]
+    target, (vary, paired) = config["target"], VARIATIONS[variation]
     masks = sharing_masks(config)
     runs = {
         MULTITASK: (
@@ -125,32 +93,20 @@ def train_pair(config, data, variation, n_train, seed, coupling, sharing, precis
         ),
         SINGLE: ([target], masks[SINGLE_SHARING], {"coupling": "single", "sharing": SINGLE_SHARING}),
     }
-    original = _PLAIN_BUILDER[0] = train.network_builder
-    if variation == "paired_init":
-        train.network_builder = paired_builder
     result = {}
-    try:
-        for kind, (tasks, mask, labels) in runs.items():
-            params = {
-                **run_parameters(config, tasks),
-                "precision": precision,
-                "vary": vary,
-                "split_by": target,
-            }
-            spec = RunSpec(tasks=tasks, target=target, n_train=n_train, seed=seed, sharing_mask=list(mask),
-                           labels={"kind": kind, **labels}, **params)  # fmt: skip
-            run = folder / kind
-            run.mkdir(parents=True, exist_ok=True)
-            train.train_run(
-                data, spec, run / "model.keras", run / "history.csv", run / "metrics.json", "torch"
-            )
-            view = replicate_data(data, seed, vary, target)
-            model = keras.saving.load_model(run / "model.keras")
-            slug = data.dataset.task(target).slug
-            result[kind] = predict(model, view, view.rows("test"), spec.feature_transform)[slug]
-            result["y"] = view.labels(target, view.rows("test"))
-    finally:
-        train.network_builder = original
+    for kind, (tasks, mask, labels) in runs.items():
+        params = {**run_parameters(config, tasks), "precision": precision}
+        params |= {"vary": vary, "split_by": target, "paired_init": paired}
+        spec = RunSpec(tasks=tasks, target=target, n_train=n_train, seed=seed, sharing_mask=list(mask),
+                       labels={"kind": kind, **labels}, **params)  # fmt: skip
+        run = folder / kind
+        run.mkdir(parents=True, exist_ok=True)
+        train.train_run(data, spec, run / "model.keras", run / "history.csv", run / "metrics.json", "torch")
+        view = replicate_data(data, seed, vary, target)
+        model = keras.saving.load_model(run / "model.keras")
+        slug = data.dataset.task(target).slug
+        result[kind] = predict(model, view, view.rows("test"), spec.feature_transform)[slug]
+        result["y"] = view.labels(target, view.rows("test"))
     np.savez(cached, **result)
     return result
 
@@ -264,7 +220,7 @@ def main() -> None:
                 gain = auc(pair["y"], pair[MULTITASK]) - auc(pair["y"], pair[SINGLE])
                 print(f"{variation} n={n_train} seed={seed} gain={gain:+.4f}", flush=True)
     rows = summarise(pairs, args.resamples)
-    (args.out / "variance_sources.json").write_text(
+    (args.out / f"variance_sources_n{'_'.join(map(str, sizes))}.json").write_text(
         json.dumps({"precision": precision, "rows": rows}, indent=1)
     )
     print(f"precision {precision}; {args.coupling} x {args.sharing}; {args.seeds} seeds")

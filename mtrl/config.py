@@ -184,12 +184,14 @@ def _check_replicates(config: dict[str, Any]) -> None:
 
 
 def replicate_parameters(config: dict[str, Any]) -> dict[str, Any]:
-    """The ``RunSpec`` fields of what a seed varies (``vary``, ``split_by``): none where the seed
-    varies only the initial weights and the batch order, so that those runs keep their parameters."""
-    vary = config["replicates"]["vary"]
-    if not varies_data(vary):
-        return {}
-    return {"vary": list(check_vary(vary)), "split_by": config["target"]}
+    """The ``RunSpec`` fields of ``replicates``: what a seed varies (``vary``, ``split_by``) and
+    ``paired_init``, each only where it differs from the plain seed (initial weights and batch
+    order alone, unpaired), so that those runs keep their parameters."""
+    replicates = config["replicates"]
+    fields: dict[str, Any] = {"paired_init": True} if replicates["paired_init"] else {}
+    if varies_data(replicates["vary"]):
+        fields |= {"vary": list(check_vary(replicates["vary"])), "split_by": config["target"]}
+    return fields
 
 
 def _check_hypotheses(config: dict[str, Any]) -> None:

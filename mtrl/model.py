@@ -8,6 +8,7 @@ task slug.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence
 
 import keras
@@ -39,6 +40,35 @@ def build_model(
         for task in tasks
     }
     return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
+def paired_initial_weights(model: keras.Model, seed: int, target_slug: str) -> None:
+    """Re-draw the kernel of every ``Dense`` layer of ``model`` from ``seed``, the tower it serves
+    and its shape, not from the order the layers were built in (``replicates.paired_init``).
+
+    A shared layer (``shared_<depth>``) and a single-task network's ``hidden_<depth>`` serve the
+    target's tower (``<target_slug>_<depth>``), so the target's tower starts from the same weights in
+    a multi-task run as in its single-task partner of the same seed: common random numbers, which
+    take the initial weights' variance out of the paired gain while each run's weights keep their
+    distribution (the layer's own initializer, e.g. Glorot uniform). Biases start at zero anyway.
+    """
+    for layer in model.layers:
+        if not isinstance(layer, layers.Dense):
+            continue
+        role = _tower_role(layer.name, target_slug)
+        shape = tuple(int(d) for d in layer.kernel.shape)
+        layer_seed = zlib.crc32(f"{seed}/{role}/{shape}".encode()) & 0x7FFFFFFF
+        config = {**layer.kernel_initializer.get_config(), "seed": layer_seed}
+        initializer = type(layer.kernel_initializer).from_config(config)
+        layer.kernel.assign(initializer(shape, dtype=layer.kernel.dtype))
+
+
+def _tower_role(name: str, target_slug: str) -> str:
+    """The tower a hidden layer serves: ``shared_3`` and ``hidden_3`` serve the target's."""
+    for prefix in ("shared_", "hidden_"):
+        if name.startswith(prefix) and name.removeprefix(prefix).isdigit():
+            return f"{target_slug}_{name.removeprefix(prefix)}"
+    return name
 
 
 def compile_model(

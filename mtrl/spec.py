@@ -45,3 +45,4 @@ class RunSpec:
     weighting: str = DEFAULT_WEIGHTING  # how per-task losses make the update (mtrl.weightings)
     vary: Sequence[str] = ALWAYS  # what the seed varies (replicates.vary; mtrl.data.replicates)
     split_by: str | None = None  # the study's target, by which a re-drawn split is dealt (None: target)
+    paired_init: bool = False  # initial weights drawn per tower, paired with the partner's (mtrl.model)

@@ -137,12 +137,17 @@ def _training_summary(
 
 
 def network_builder(spec: RunSpec, tasks: list[TaskSpec], input_dim: int) -> Callable[[], Any]:
-    """The function that builds the run's network (called by the backend, under its dtype policy)."""
+    """The function that builds the run's network (called by the backend, under its dtype policy),
+    its initial weights paired with the single-task partner's where ``spec.paired_init`` says so."""
 
     def build():
-        from mtrl.model import build_model
+        from mtrl.model import build_model, paired_initial_weights
 
-        return build_model(input_dim=input_dim, tasks=tasks, architecture=architecture_of(spec))
+        model = build_model(input_dim=input_dim, tasks=tasks, architecture=architecture_of(spec))
+        if spec.paired_init:
+            target = next(t for t in tasks if t.name == spec.target)
+            paired_initial_weights(model, spec.seed, target.slug)
+        return model
 
     return build
 
@@ -188,12 +193,13 @@ def run_document(
 
 
 def _variation(spec: RunSpec) -> dict[str, Any]:
-    """What the run's seed varies and the task a re-drawn split is dealt by, recorded where the seed
-    varies more than the initial weights and batch order (so that such runs keep their
+    """What the run's seed varies and the task a re-drawn split is dealt by, and whether its initial
+    weights are paired, recorded where they differ from the plain seed (so that such runs keep their
     ``metrics.json``); :mod:`mtrl.evaluate` reads them to evaluate on the run's own split."""
-    if not varies_data(spec.vary):
-        return {}
-    return {"vary": list(spec.vary), "split_by": spec.split_by or spec.target}
+    recorded: dict[str, Any] = {"paired_init": True} if spec.paired_init else {}
+    if varies_data(spec.vary):
+        recorded |= {"vary": list(spec.vary), "split_by": spec.split_by or spec.target}
+    return recorded
 
 
 def write_history(history: Mapping[str, list[float]], path: str | Path) -> None:

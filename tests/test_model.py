@@ -136,3 +136,25 @@ def test_no_hidden_layer_puts_the_heads_on_the_input():
     head_only = HardSharing((), (), sharing_mask=())
     model = build_model(40, TASKS, head_only)
     assert model.count_params() == count_parameters(40, TASKS, head_only) == 41 * 5
+
+
+@pytest.mark.parametrize("preset", ["low", "high", "interspersed"])
+def test_paired_initial_weights_give_the_target_tower_its_single_task_partners_weights(preset):
+    from mtrl.model import paired_initial_weights
+
+    def kernels(tasks, mask, seed):
+        keras.utils.set_random_seed(seed)  # as a run seeds its backend before building
+        model = build_model(40, tasks, _hard(mask))
+        paired_initial_weights(model, seed, "a")
+        return {layer.name: layer.kernel.numpy() for layer in model.layers if hasattr(layer, "kernel")}
+
+    multi, single = kernels(TASKS, BUILTIN_PRESETS[preset], 3), kernels(TASKS[:1], [0, 0, 0, 0], 3)
+    for depth, shared in enumerate(BUILTIN_PRESETS[preset], start=1):
+        own = multi[f"shared_{depth}" if shared else f"a_{depth}"]
+        assert np.array_equal(own, single[f"hidden_{depth}"])
+        if not shared:  # another task's tower has weights of its own
+            assert not np.array_equal(multi[f"c_{depth}"], single[f"hidden_{depth}"])
+    assert np.array_equal(multi["a"], single["a"])  # the target's head
+    assert not np.array_equal(kernels(TASKS[:1], [0, 0, 0, 0], 4)["hidden_1"], single["hidden_1"])
+    limit = np.sqrt(6 / (40 + 32))  # still Glorot uniform
+    assert np.abs(single["hidden_1"]).max() <= limit and single["hidden_1"].std() > limit / 3

@@ -179,10 +179,17 @@ def test_an_unknown_source_is_a_schema_error():
         load_config({**MINIMAL, "replicates": {"vary": ["init", "order", "labels"]}})
 
 
-def test_run_parameters_carry_the_variation_only_when_rows_vary():
+def test_run_parameters_carry_the_replicate_settings_only_where_they_change_a_run():
     from test_config import MINIMAL
 
-    assert "vary" not in run_parameters(load_config(MINIMAL), ["t"])
+    plain = {"vary": ["init", "order"], "paired_init": False}
+    assert not {"vary", "split_by", "paired_init"} & set(
+        run_parameters(load_config({**MINIMAL, "replicates": plain}), ["t"])
+    )
     config = load_config({**MINIMAL, "replicates": {"vary": ["split", "subset", "order", "init"]}})
     params = run_parameters(config, ["a"])
     assert params["vary"] == list(BOTH) and params["split_by"] == "t"  # the study's target, for every run
+    paired = load_config({**MINIMAL, "replicates": {**plain, "paired_init": True}})
+    assert {k: v for k, v in run_parameters(paired, ["t"]).items() if k in ("vary", "paired_init")} == {
+        "paired_init": True
+    }

@@ -125,3 +125,20 @@ def test_a_run_whose_seed_draws_its_split_is_tested_on_that_split(tmp_path, tiny
     for task in ("t_target", "t_reg"):
         assert again[task]["model"] == pytest.approx(result["metrics"]["test"][task]["model"], abs=1e-6)
     assert plain["metrics"]["test"]["t_target"]["model"] != result["metrics"]["test"]["t_target"]["model"]
+
+
+def test_paired_init_gives_the_target_tower_its_partners_initial_weights():
+    from mtrl.tasks import TaskSpec
+    from mtrl.train import network_builder
+
+    tasks = [TaskSpec("t_target", "binary"), TaskSpec("t_close", "binary")]
+
+    def first_kernel(spec, tasks, name):
+        model = network_builder(spec, tasks, 30)()
+        return model.get_layer(name).kernel.numpy()
+
+    multi = _spec(tasks=["t_target", "t_close"], paired_init=True)
+    single = _spec(tasks=["t_target"], sharing_mask=[False] * 4, paired_init=True)
+    paired = first_kernel(multi, tasks, "shared_1")
+    assert np.array_equal(paired, first_kernel(single, tasks[:1], "hidden_1"))
+    assert not np.array_equal(paired, first_kernel(_spec(tasks=["t_target", "t_close"]), tasks, "shared_1"))
