@@ -218,6 +218,8 @@ def test_run_parameters_give_the_runspec_fields():
         "class_weight": "none",
         "threshold": "fixed",
         "precision": "auto",
+        "vary": ["init", "order", "subset", "split"],
+        "split_by": "t",
     }
     spec = RunSpec(
         tasks=["a"],

@@ -113,6 +113,7 @@ def _msd_config(tmp_path, **overrides) -> str:
     """configs/msd-sample.yaml, small: one sharing level, two seeds, a narrow network, few epochs."""
     config = yaml.safe_load((REPO / "configs/msd-sample.yaml").read_text())
     config.update(results=str(tmp_path / "results"), seeds=[1, 2], sharing=["low"], **overrides)
+    config["replicates"] = {"vary": ["init", "order"]}  # the runs' counts are the plan's (the fixed split)
     config["model"] = {"widths": [64, 32, 16, 8], "dropout": [0.0, 0.0, 0.5, 0.5], "activation": "relu"}
     config["training"] = {**config["training"], "max_epochs": 5}
     path = tmp_path / "msd.yaml"
