@@ -8,8 +8,10 @@ import pytest
 from scipy import special, stats
 
 from mtrl.aggregate import summary_table
+from mtrl.findings import write_findings
 from mtrl.metric_names import METRIC_NAMES, METRIC_RANGES, metric_range, range_label
 from mtrl.stats.intervals import UNBOUNDED, bounded_mean_interval, mean_interval, scale_name
+from study_runs import ALL_GAIN, TARGET, make_runs, tables
 
 UNIT = (0.0, 1.0)
 POSITIVE = (0.0, math.inf)
@@ -183,3 +185,24 @@ def test_the_summary_names_the_setting_of_a_value_outside_the_range():
         summary_table(_runs("roc_auc", [0.5, 0.6, 1.5]))
     with pytest.raises(ValueError, match="metric 'loss' has no known range"):
         summary_table(_runs("loss", [0.5, 0.6, 0.7]))
+
+
+def test_the_findings_say_how_the_interval_of_the_metric_is_computed():
+    text = write_findings(*tables(ALL_GAIN), TARGET)
+    method = (
+        "a two-sided 95% t interval over seeds on the logit scale, mapped back so that it stays within [0, 1]"
+    )
+    assert (
+        "Intervals of a gain are two-sided 95% t intervals over seeds; the interval of the error itself "
+        f"is {method}." in text
+    )
+    assert f"*error (95% CI)*: the mean over seeds; its interval is {method}." in text
+    # the multi-task cells' errors 0.25, 0.245, 0.24 in the baseline table: the logit interval
+    low, high = _logit_reference([0.25, 0.245, 0.24])
+    assert f"| `tight` / `low` / n = 100 | 0.245 (95% CI {low:.3g} to {high:.3g}) | 0.5 |" in text
+    regression = make_runs({("tight", "low", 100): [0.8, 0.85, 0.9]}, {100: [1.0, 1.0, 1.0]}, metric="rmse")
+    text = write_findings(*tables(regression), TARGET)
+    assert (
+        "the interval of the rmse itself is a two-sided 95% t interval over seeds on the log scale, " in text
+    )
+    assert "stays within [0, inf)." in text
