@@ -232,3 +232,16 @@ def test_family_false_positive_rate_with_the_rule_is_at_most_alpha():
     finally:
         gc.unfreeze()
     assert stats.binomtest(int(claims), STUDIES, alpha, alternative="greater").pvalue > 0.01, claims
+
+
+def test_findings_paragraph_names_each_size_and_its_widest_cell():
+    from mtrl.findings.seeds import seeds_section
+
+    rng = np.random.default_rng(1)
+    sds = {("loose", "high", 100): 0.03, ("tight", "high", 100): 0.1, ("tight", "low", 400): 1e-4}
+    plan = seed_plan(_gains(sds, [1, 2, 3, 4], rng), RULE, sizes=[100, 400], confidence=0.95)
+    text = seeds_section(plan)
+    assert "n = 100: 20 seeds; widest cell tight/high" in text  # both capped: the larger spread
+    assert "n = 400: 4 seeds; widest cell tight/low" in text and "within the target" in text
+    assert "never on an observed effect or p-value" in text
+    assert seeds_section(None) == ""

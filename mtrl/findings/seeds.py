@@ -19,7 +19,7 @@ def seeds_section(plan: pd.DataFrame | None) -> str:
         "false positives):",
     ]
     for n, cells in plan.groupby("n_train", sort=True):
-        widest = cells.sort_values("seeds_needed", ascending=False, na_position="last").iloc[0]
+        widest = cells.sort_values(["seeds_needed", "sd"], ascending=False, na_position="last").iloc[0]
         where = (
             "" if pd.isna(widest["coupling"]) else f"; widest cell {widest['coupling']}/{widest['sharing']}"
         )
