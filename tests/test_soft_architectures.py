@@ -251,3 +251,32 @@ def test_initial_alpha_rows_sum_to_one():
 def test_bad_options_name_the_key_the_value_and_what_is_allowed(name, options, message):
     with pytest.raises(ValueError, match=message):
         create(name, WIDTHS, NO_DROPOUT, **options)
+
+
+# --- the PyTorch fast path and a real run -----------------------------------------------------
+
+
+def test_architectures_train_on_the_pytorch_fast_path(tmp_path, tiny_prepared):
+    """tests/torch_architecture_checks.py: sparse first layers and the lean forward pass equal Keras,
+    and a bfloat16 run of each architecture records it in metrics.json; the saved models are plain
+    Keras models that load on another backend (JAX here) without mtrl's code."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    script = REPO / "tests" / "torch_architecture_checks.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tiny_prepared), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert proc.stdout.count("ok ") == 2, proc.stdout
+    for name in swept_architectures():
+        model = keras.saving.load_model(tmp_path / name / "model.keras")
+        assert type(model).__module__.startswith("keras.")
+        pred = model.predict_on_batch(np.zeros((2, 300), dtype="float32"))
+        assert sorted(pred) == ["t_close", "t_reg", "t_target"]
+        assert np.isfinite(np.asarray(pred["t_reg"])).all()
