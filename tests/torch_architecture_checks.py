@@ -20,6 +20,7 @@ import torch  # noqa: E402
 
 from mtrl.architectures import create  # noqa: E402
 from mtrl.backends.torch.autocast import autocast_view  # noqa: E402
+from mtrl.backends.torch.layers import mixing_operation  # noqa: E402
 from mtrl.backends.torch.sparse import SparseRows  # noqa: E402
 from mtrl.model import build_model  # noqa: E402
 from mtrl.tasks import TaskSpec  # noqa: E402
@@ -34,14 +35,19 @@ OPTIONS = {
 
 
 def check_fast_forward_reads_sparse_batches() -> None:
-    """Every architecture's first layers read the batch's non-zeros; the lean forward pass equals
-    Keras's, from dense and from sparse batches; under bfloat16 autocast the heads stay float32."""
+    """Every architecture's first layers read the batch's non-zeros and every layer has a lean
+    PyTorch form; the lean forward pass equals Keras's, from dense and from sparse batches; under
+    bfloat16 autocast the heads stay float32."""
     x = (torch.rand(6, 40) > 0.7).float() * torch.rand(6, 40)
     for name, options in OPTIONS.items():
         keras.utils.set_random_seed(0)
         model = build_model(40, TASKS, create(name, (16, 8, 8, 4), (0.0, 0.0, 0.5, 0.5), **options))
         view = autocast_view(model, None)
         assert view.reads_sparse_batches, name
+        # every layer runs as bare PyTorch: Dense/Dropout, and the stacking and mixing ones
+        for layer in model.layers:
+            if not isinstance(layer, (keras.layers.Dense, keras.layers.Dropout, keras.layers.InputLayer)):
+                assert mixing_operation(layer) is not None, (name, layer.name, type(layer).__name__)
         with torch.no_grad():
             expected = model(x, training=False)
             for batch in (x, SparseRows.from_dense(x)):
