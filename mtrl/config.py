@@ -173,6 +173,25 @@ def check_config(config: dict[str, Any]) -> None:
     _check_split(config)
     _check_metric(config)
     _check_hypotheses(config)
+    _check_seed_rule(config)
+
+
+def _check_seed_rule(config: dict[str, Any]) -> None:
+    """``seeds``, when a rule: ``max`` at least ``initial`` (:class:`mtrl.stats.seed_rule.SeedRule`)."""
+    from mtrl.stats.seed_rule import seed_rule
+
+    try:
+        seed_rule(config["seeds"])
+    except ValueError as err:
+        raise ConfigError(f"{err} (seeds = {config['seeds']})") from None
+
+
+def study_seeds(config: dict[str, Any]) -> list[int]:
+    """The seeds every run of the study starts with: the list, or the rule's initial seeds."""
+    from mtrl.stats.seed_rule import seed_rule
+
+    rule = seed_rule(config["seeds"])
+    return list(config["seeds"]) if rule is None else rule.initial_seeds
 
 
 def _check_hypotheses(config: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from mtrl.config import (
     is_auto,
     run_parameters,
     sharing_masks,
+    study_seeds,
     study_tasks,
 )
 from mtrl.sharing import architecture_entries, sharing_parameters
@@ -21,6 +22,7 @@ from mtrl.data import download as official_files
 from mtrl.data.plan import auxiliary_from_target_rows
 from mtrl.data.plan_notes import PlanNotes
 from mtrl.kinds import MULTITASK, SINGLE, SINGLE_COUPLING, SINGLE_SHARING
+from mtrl.stats.seed_rule import read_seed_plan, seed_rule
 from mtrl.tasks import task_slug
 
 try:
@@ -38,6 +40,10 @@ DATA = f"{RESULTS}/data/prepared.h5"
 CHOSEN_COUPLINGS = f"{RESULTS}/tables/couplings.yaml"
 HYPOTHESES = f"{RESULTS}/tables/hypotheses.csv"
 PLAN = f"{RESULTS}/tables/plan.csv"
+# with a seeds rule: the seeds each training size gets, decided by checkpoint plan_seeds
+SEEDS_PLAN = f"{RESULTS}/tables/seeds.csv"
+SEED_RULE = seed_rule(config["seeds"])
+INITIAL_SEEDS = study_seeds(config)
 # backend, precision, device: resolved once per study (every training job reads the file and
 # trains in its precision); a `precision: auto` calibration measures this network
 NUMERICS = f"{RESULTS}/numerics.json"
@@ -68,25 +74,61 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-def multitask_runs(filename):
-    """One path per (coupling, sharing, size, seed) of the study."""
-    return expand(
-        f"{MTL_RUN}/{filename}",
-        coupling=COUPLINGS,
-        sharing=config["sharing"],
-        n_train=config["train_sizes"],
-        seed=config["seeds"],
-    )
+def multitask_runs(filename, seeds):
+    """One path per (coupling, sharing, size, seed) of the study; ``seeds``: size -> its seeds."""
+    return [
+        path
+        for n, size_seeds in seeds.items()
+        for path in expand(
+            f"{MTL_RUN}/{filename}",
+            coupling=COUPLINGS,
+            sharing=config["sharing"],
+            n_train=[n],
+            seed=size_seeds,
+        )
+    ]
 
 
-def single_task_runs(filename):
-    """One path per (task, size, seed): the single-task baselines of every task of the study."""
-    return expand(
-        f"{STL_RUN}/{filename}",
-        task=list(TASK_OF_SLUG),
-        n_train=config["train_sizes"],
-        seed=config["seeds"],
-    )
+def single_task_runs(filename, seeds):
+    """One path per (task, size, seed): the single-task baselines of every task of the study;
+    ``seeds``: size -> its seeds."""
+    return [
+        path
+        for n, size_seeds in seeds.items()
+        for path in expand(
+            f"{STL_RUN}/{filename}",
+            task=list(TASK_OF_SLUG),
+            n_train=[n],
+            seed=size_seeds,
+        )
+    ]
+
+
+def initial_seeds():
+    """Training size -> the seeds every study starts with (a list's, or a rule's initial seeds)."""
+    return {n: INITIAL_SEEDS for n in config["train_sizes"]}
+
+
+def study_seeds_by_size():
+    """Training size -> its seeds: the list, or (a rule) the seeds checkpoint plan_seeds decided."""
+    if SEED_RULE is None:
+        return initial_seeds()
+    return read_seed_plan(checkpoints.plan_seeds.get().output.seeds, SEED_RULE)
+
+
+def study_runs(filename):
+    """Input function: ``filename`` of every run of the study, multi-task and single-task."""
+
+    def paths(wildcards):
+        seeds = study_seeds_by_size()
+        return multitask_runs(filename, seeds) + single_task_runs(filename, seeds)
+
+    return paths
+
+
+def seed_plan_inputs(wildcards=None):
+    """The study's seed plan when its seeds follow a rule (for the findings), else nothing."""
+    return {"seeds": SEEDS_PLAN} if SEED_RULE is not None else {}
 
 
 def front_page():
@@ -108,6 +150,7 @@ def all_outputs():
         f"{RESULTS}/tables/task_correlations.csv",
         f"{RESULTS}/figures/forest.png",
         PLAN,
+        *seed_plan_inputs().values(),
         f"{RESULTS}/figures/learning_curves.png",
         f"{RESULTS}/figures/training_size.png",
         f"{RESULTS}/figures/gain_heatmap.png",

@@ -75,7 +75,8 @@ def test_the_cases_of_issue_14_in_one_line(overrides, message):
         ),
         (
             {"seeds": "one"},
-            "seeds: 'one' is not of type 'array'; allowed: list of integer (at least 1 item; ",
+            "seeds: 'one' is none of these; allowed: list of integer (at least 1 item; no repeats; "
+            "items: >= 0) or mapping with keys initial, max, target_halfwidth, first",
         ),
         ({"train_sizes": [40, 0]}, "train_sizes.1: 0 is less than the minimum of 1; allowed: integer (>= 1)"),
         (

@@ -1,8 +1,8 @@
 """Dry runs: job counts and configuration errors, before any training."""
 
 import pytest
-import yaml
 
+from mtrl.config import load_config, study_seeds
 from workflow import REPO, job_counts, snakemake, tiny, tiny_config
 
 pytestmark = pytest.mark.workflow
@@ -24,8 +24,8 @@ CLOSE_TWINS = {
 def test_default_config_expands_the_full_grid(tmp_path):
     out = snakemake("-n", "--cores", "2", "--config", f"results={tmp_path}/results").stdout
     counts = job_counts(out)
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    n = len(config["train_sizes"]) * len(config["seeds"])
+    config = load_config(REPO / "config.yaml")
+    n = len(config["train_sizes"]) * len(study_seeds(config))  # a seeds rule: its initial seeds
     assert counts["train_multitask"] == len(config["couplings"]) * len(config["sharing"]) * n
     tasks = {t for members in config["couplings"].values() for t in members}
     assert counts["train_single_task"] == len(tasks) * n
