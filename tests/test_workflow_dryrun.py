@@ -62,7 +62,7 @@ def test_architectures_config_sweeps_presets_and_architectures(tmp_path):
         "--config",
         f"results={tmp_path}/r",
     ).stdout
-    config = yaml.safe_load((REPO / "configs/architectures.yaml").read_text())
+    config = load_config(REPO / "configs/architectures.yaml")
     n = len(config["train_sizes"]) * len(config["seeds"])
     assert config["sharing"] == ["low", "cross_stitch", "mmoe", "ple"]
     counts = job_counts(out)
