@@ -1,17 +1,19 @@
 """Training-speed benchmark (not a test): seconds per epoch of the study's network, per path.
 
-For each (model: low / high sharing) x (path: backend/precision, i.e. Keras fit on TensorFlow,
-JAX or PyTorch in float32 or bfloat16, plus ``loop/bfloat16``, a hand-written PyTorch loop as the
-reference) it trains the study's network (5,000 inputs, ~90 non-zeros a row, 1024-512-256-128,
-3 binary tasks, dropout 0.5, Adam, batch 128) on 25,000 synthetic rows in a FRESH process, and
+For each (model: a sharing entry, i.e. a hard-sharing preset such as low / high, or a soft-sharing
+architecture: cross_stitch, mmoe, cgc, ple with the schema's default options) x (path:
+backend/precision, i.e. Keras fit on TensorFlow, JAX or PyTorch in float32 or bfloat16, plus
+``loop/bfloat16``, a hand-written PyTorch loop as the reference, for hard masks only) it trains the
+study's network (5,000 inputs, ~90 non-zeros a row, 1024-512-256-128, 3 binary tasks, dropout 0.5,
+Adam, batch 128) on 25,000 synthetic rows in a FRESH process, and
 reports the median of the epoch times over interleaved repeats (epoch 1, which compiles, is left
-out), rows per second, the speed-up over plain Keras/TF float32, peak RSS and the start-up
-(``import keras``) time. The limit of a path is the step's matmul FLOPs at the best matmul
-throughput measured here (PyTorch/oneDNN, float32 and bfloat16, at the model's shapes) plus one
-fused Adam step per batch. (The default study's wall time and split: ``bench_study.py``.)
+out), rows per second, the speed-up over plain Keras/TF float32 fit of the same model, peak RSS
+and the start-up (``import keras``) time. The limit of a path is the step's matmul FLOPs at the
+best matmul throughput measured here (PyTorch/oneDNN, float32 and bfloat16, at the model's shapes)
+plus one fused Adam step per batch. (The default study's wall time and split: ``bench_study.py``.)
 
     .venv/bin/python benchmarks/bench_training.py [--rows 25000] [--repeats 3] [--epochs 3]
-        [--paths tensorflow/float32,torch/bfloat16,...] [--models low,high]
+        [--paths tensorflow/float32,torch/bfloat16,...] [--models low,high,cross_stitch,mmoe,cgc,ple]
 
 Writes results/bench/training.json and prints a table. Absolute times drift on shared machines;
 compare ratios from one run.
@@ -46,17 +48,17 @@ impl.prepare_process()  # as mtrl's jobs (mtrl.train.train_run) do; the loop get
 t_import = time.perf_counter() - t0
 import numpy as np
 from mtrl.data.batches import BatchSource, TaskTargets
-from mtrl.architectures.presets import BUILTIN_PRESETS
 from mtrl.tasks import TaskSpec
 from mtrl.backends.host_batches import keras_dataset
 from mtrl.train import RunSpec, network_builder
 from benchmarks.bench_data import load_data
+from benchmarks.bench_training import network_fields
 
 features, labels = load_data(rows)
 tasks = [TaskSpec(f"t{i}", "binary") for i in range(3)]
 targets = {t.slug: TaskTargets(labels[t.name].astype("float32").reshape(-1, 1), np.ones(rows, bool)) for t in tasks}
 spec = RunSpec(tasks=[t.name for t in tasks], target="t0", n_train=rows, seed=0, precision=precision,
-               sharing_mask=[bool(v) for v in BUILTIN_PRESETS[sharing]], dropout=(0, 0, 0.5, 0.5))
+               dropout=(0, 0, 0.5, 0.5), **network_fields(sharing))
 impl.seed(0)
 times = []
 if loop:
@@ -140,18 +142,53 @@ def child(code: str, *args: str, check: bool = True) -> dict:
 
 PATHS = "tensorflow/float32,jax/float32,torch/float32,torch/bfloat16,jax/bfloat16,tensorflow/bfloat16,loop/bfloat16"
 LAYERS = [(5000, 1024), (1024, 512), (512, 256), (256, 128)]
+#: the benchmark's network: the study's widths and dropout
+WIDTHS, DROPOUT = tuple(n for _, n in LAYERS), (0.0, 0.0, 0.5, 0.5)
 
 
-def model_size(sharing: str, tasks: int = 3) -> tuple[int, int]:
+def architecture_defaults(name: str) -> dict:
+    """The options of soft-sharing architecture ``name`` as the schema defaults them."""
+    from mtrl.schema import load_schema
+
+    block = load_schema()["properties"]["architectures"]["properties"][name]["properties"]
+    return {option: rule["default"] for option, rule in block.items()}
+
+
+def network_fields(model: str) -> dict:
+    """The ``RunSpec`` fields of benchmark model ``model``: a preset's mask or an architecture."""
+    from mtrl.architectures import swept_architectures
+    from mtrl.architectures.presets import BUILTIN_PRESETS
+
+    if model in swept_architectures():
+        return {"architecture": model, "architecture_options": architecture_defaults(model)}
+    return {"sharing_mask": [bool(v) for v in BUILTIN_PRESETS[model]]}
+
+
+def model_size(model: str, tasks: int = 3) -> tuple[int, int]:
     """(matmul FLOPs of one row's training step, trainable parameters) of the benchmark's network.
 
     A step is the forward pass plus the backward pass's weight gradients and input gradients;
-    the first layer needs no input gradient.
+    the first layers (those that read the input) need no input gradient. Hard-sharing masks: the
+    exact products; an architecture: 2 FLOPs per weight and pass, its first layers' weights found
+    as the part of its (closed-form) parameter count that grows with the input's width (the
+    mixing of experts and towers, a few FLOPs per activation, is left out).
     """
+    from mtrl.architectures import swept_architectures
     from mtrl.architectures.presets import BUILTIN_PRESETS
 
+    if model in swept_architectures():
+        from mtrl.architectures import create
+        from mtrl.tasks import TaskSpec
+
+        arch = create(model, WIDTHS, DROPOUT, **architecture_defaults(model))
+        specs = [TaskSpec(f"t{i}", "binary") for i in range(tasks)]
+        dim = LAYERS[0][0]
+        params = arch.parameter_count(dim, specs)
+        first = dim * (arch.parameter_count(dim + 1, specs) - params)
+        head = arch.output_dim(dim)
+        return 2 * 2 * first + 2 * 3 * (params - first) + 6 * head * tasks, params + (head + 1) * tasks
     flops = params = 0
-    for depth, ((k, n), shared) in enumerate(zip(LAYERS, BUILTIN_PRESETS[sharing], strict=True)):
+    for depth, ((k, n), shared) in enumerate(zip(LAYERS, BUILTIN_PRESETS[model], strict=True)):
         copies = 1 if shared else tasks
         flops += 2 * k * n * copies * (2 if depth == 0 else 3)
         params += (k + 1) * n * copies
@@ -165,11 +202,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--paths", default=PATHS, help="backend/precision pairs; loop = hand-written PyTorch")
-    parser.add_argument("--models", default="low,high")
+    parser.add_argument("--models", default="low,high,cross_stitch,mmoe,cgc,ple")
     parser.add_argument("--out", default=str(REPO / "results/bench/training.json"))
     args = parser.parse_args()
     paths = args.paths.split(",")
-    configs = [(p, m) for m in args.models.split(",") for p in paths]
+    # the hand-written loop builds hard-sharing masks only
+    configs = [
+        (p, m) for m in args.models.split(",") for p in paths if not (p.startswith("loop/") and _is_arch(m))
+    ]
     samples: dict[str, list] = {f"{p}/{m}": [] for p, m in configs}
     starts: dict[str, list] = {p: [] for p in paths}
     rss: dict[str, float] = {}
@@ -229,16 +269,22 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(
-        f"\n{'path':28} {'s/epoch':>8} {'rows/s':>8} {'vs TF':>6} {'limit s':>8} {'x limit':>8} {'RSS MiB':>8}"
+        f"\n{'path':32} {'s/epoch':>8} {'rows/s':>8} {'vs TF':>6} {'limit s':>8} {'x limit':>8} {'RSS MiB':>8}"
     )
     for key, row in table.items():
         print(
-            f"{key:28} {row['seconds_per_epoch']:8.2f} {row['rows_per_second']:8d} "
+            f"{key:32} {row['seconds_per_epoch']:8.2f} {row['rows_per_second']:8d} "
             f"{row['speedup_vs_tensorflow_fit'] or 0:6.2f} {row['limit_seconds']:8.2f} "
             f"{row['times_the_limit']:8.2f} {row['peak_rss_mib']:8d}"
         )
     print("start-up (import keras) seconds:", result["startup_seconds"])
     print("hardware (PyTorch, model shapes):", result["hardware"])
+
+
+def _is_arch(model: str) -> bool:
+    from mtrl.architectures import swept_architectures
+
+    return model in swept_architectures()
 
 
 def _cpu_bf16() -> bool:

@@ -172,7 +172,8 @@ def run_document(
             "target": spec.target,
             "n_train": spec.n_train,
             "seed": spec.seed,
-            "sharing_mask": [int(v) for v in spec.sharing_mask],
+            # hard sharing: its "sharing_mask"; another architecture: its name and options
+            **architecture_of(spec).describe(),
             "backend": backend,
             "precision": precision,
             "device": device,

@@ -40,8 +40,8 @@ def _error(**overrides) -> str:
         (
             {"nope": 1},
             "config: unknown key 'nope'; allowed keys: results, target, couplings, auto_couplings, sharing, "
-            "sharing_presets, train_sizes, seeds, backend, precision, findings, model, training, data, "
-            "download",
+            "sharing_presets, architectures, train_sizes, seeds, backend, precision, findings, model, "
+            "training, data, download",
         ),
     ],
 )

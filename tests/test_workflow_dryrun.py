@@ -50,6 +50,28 @@ def test_tiny_config_counts(tmp_path):
     assert counts["train_single_task"] == 4 * 2 * 2
 
 
+def test_architectures_config_sweeps_presets_and_architectures(tmp_path):
+    """configs/architectures.yaml: one run path per (coupling, sharing entry, size, seed), the
+    architectures' paths beside the preset's."""
+    out = snakemake(
+        "-n",
+        "--cores",
+        "2",
+        "--configfile",
+        "configs/architectures.yaml",
+        "--config",
+        f"results={tmp_path}/r",
+    ).stdout
+    config = load_config(REPO / "configs/architectures.yaml")
+    n = len(config["train_sizes"]) * len(config["seeds"])
+    assert config["sharing"] == ["low", "cross_stitch", "mmoe", "ple"]
+    counts = job_counts(out)
+    assert counts["train_multitask"] == len(config["couplings"]) * 4 * n
+    assert counts["train_single_task"] == 5 * n
+    for sharing in config["sharing"]:
+        assert f"{tmp_path}/r/runs/loose/{sharing}/n200/seed2/metrics.json" in out, sharing
+
+
 def test_one_run_by_path_needs_only_that_run(tmp_path):
     config = tiny_config(tmp_path)
     target = tmp_path / "results/runs/tight/interspersed/n40/seed2/metrics.json"
@@ -78,6 +100,15 @@ def test_one_run_by_path_needs_only_that_run(tmp_path):
             CLOSE_TWINS,
             "invalid configuration: tasks 't close1' (couplings.tight) and 't_close1' (couplings.tight) "
             "share the file name 't_close1'",
+        ),
+        (
+            {"sharing": ["low", "ple"], "architectures": {"ple": {"levels": 5}}},
+            "invalid configuration: architectures.ple.levels = 5: each level needs at least one expert layer",
+        ),
+        (
+            {"sharing": ["mmoe"], "architectures": {"mmoe": {"levels": 2}}},
+            "invalid configuration: architectures.mmoe: unknown key 'levels'; allowed keys: experts, "
+            "expert_widths, expert_dropout (did you mean architectures.ple.levels?)",
         ),
         (
             {"data": {**DATA, "split": {"val_fraction": 0.6, "test_fraction": 0.6, "seed": 0}}},
