@@ -29,6 +29,7 @@ from mtrl.metric_names import check_metric_setting
 from mtrl.schema import load_schema
 from mtrl.schema_errors import explain, outermost
 from mtrl.tasks import slug_clash, task_slug
+from mtrl.weightings import DEFAULT_WEIGHTING, WEIGHTINGS, method_options, split_sharing, supports_backend
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,7 @@ def check_config(config: dict[str, Any]) -> None:
             f"(model.widths has {len(widths)})"
         )
     _warn_unshared(config, sharing_masks(config))
+    _check_weightings(config)
     for task in config["training"]["loss_weights"]:
         if task not in study_tasks(config):
             raise ConfigError(
@@ -258,9 +260,36 @@ def _check_split(config: dict[str, Any]) -> None:
             )
 
 
+def _check_weightings(config: dict[str, Any]) -> None:
+    """Each ``sharing`` entry's weighting is known and trains on the study's ``backend``."""
+    for entry in config["sharing"]:
+        _, name = split_sharing(entry)
+        if name not in WEIGHTINGS:
+            raise ConfigError(
+                f"sharing: {entry!r} names unknown weighting {name!r}; known weightings: "
+                f"{', '.join(WEIGHTINGS.names())} (write '<preset>+<weighting>', e.g. low+uw)"
+            )
+        if not supports_backend(name, config["backend"]):
+            supported = WEIGHTINGS.get(name).backends or ()
+            raise ConfigError(
+                f"sharing: {entry!r}: weighting {name!r} does not train on backend "
+                f"{config['backend']!r} (backend); it trains on: {', '.join(supported)}"
+            )
+
+
+def weighting_parameters(config: dict[str, Any], entry: str) -> dict[str, Any]:
+    """The ``RunSpec`` fields of the weighting of ``sharing`` entry ``entry`` (``low+uw``):
+    ``weighting`` and its ``weighting_options`` (the config's ``weightings.<name>``); none for
+    ``equal`` (the ``RunSpec`` default), so that the runs of plain presets keep their parameters."""
+    _, name = split_sharing(entry)
+    if name == DEFAULT_WEIGHTING:
+        return {}
+    return {"weighting": name, "weighting_options": method_options(name, config["weightings"].get(name))}
+
+
 def _warn_unshared(config: dict[str, Any], masks: dict[str, tuple[bool, ...]]) -> None:
     """Log a warning for each preset under ``sharing`` that shares no layer."""
-    for preset in config["sharing"]:
+    for preset in dict.fromkeys(split_sharing(entry)[0] for entry in config["sharing"]):
         if not any(masks[preset]):
             log.warning(
                 "sharing: preset %r = %s shares no layer: its multi-task runs are single-task networks "
@@ -275,13 +304,16 @@ def sharing_masks(config: dict[str, Any]) -> dict[str, tuple[bool, ...]]:
 
     The study's preset table (built-ins and ``sharing_presets``), read once: each preset named
     under ``sharing`` and the single-task baseline's (:data:`mtrl.kinds.SINGLE_SHARING`, every
-    layer private) must exist and fit, else :class:`ConfigError`.
+    layer private) must exist and fit, else :class:`ConfigError`. A ``sharing`` entry
+    ``<preset>+<weighting>`` (``low+uw``) is in the table too, with its preset's mask.
     """
     n_layers = len(config["model"]["widths"])
+    presets = [split_sharing(entry)[0] for entry in config["sharing"]]
     try:
-        masks = resolve_masks([*config["sharing"], SINGLE_SHARING], n_layers, config["sharing_presets"])
+        masks = resolve_masks([*presets, SINGLE_SHARING], n_layers, config["sharing_presets"])
     except PresetError as err:
         raise ConfigError(str(err)) from None
+    masks.update({entry: masks[split_sharing(entry)[0]] for entry in config["sharing"]})
     if any(masks[SINGLE_SHARING]):
         raise ConfigError(
             f"sharing_presets.{SINGLE_SHARING} = {[int(v) for v in masks[SINGLE_SHARING]]}: "

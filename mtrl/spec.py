@@ -42,3 +42,4 @@ class RunSpec:
     labels: Mapping[str, Any] = field(default_factory=dict)  # run identity written to metrics.json
     architecture: str = DEFAULT_ARCHITECTURE  # the sharing strategy (mtrl.architectures)
     weighting: str = DEFAULT_WEIGHTING  # how per-task losses make the update (mtrl.weightings)
+    weighting_options: Mapping[str, Any] = field(default_factory=dict)  # config weightings.<name>

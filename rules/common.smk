@@ -15,6 +15,7 @@ from mtrl.config import (
     run_parameters,
     sharing_masks,
     study_tasks,
+    weighting_parameters,
 )
 from mtrl.data import download as official_files
 from mtrl.data.plan import auxiliary_from_target_rows
@@ -47,7 +48,8 @@ TASKS = study_tasks(config)
 TASK_OF_SLUG = {task_slug(t): t for t in TASKS}
 # the training rules' messages: which runs the prepared data cap or leave out (mtrl.data.plan_notes)
 PLAN_NOTES = PlanNotes(DATA, TASKS, config["target"], config["train_sizes"])
-# preset -> sharing mask, of every preset that fits model.widths (the single-task runs use "none")
+# preset -> sharing mask, of every preset that fits model.widths (the single-task runs use "none");
+# a sharing entry "<preset>+<weighting>" (low+uw) has its preset's mask
 SHARING_MASKS = sharing_masks(config)
 MTL_RUN = f"{RESULTS}/runs/{{coupling}}/{{sharing}}/n{{n_train}}/seed{{seed}}"
 STL_RUN = f"{RESULTS}/runs/single/{{task}}/n{{n_train}}/seed{{seed}}"
@@ -125,6 +127,7 @@ def multitask_params(wildcards):
             kind=MULTITASK, coupling=wildcards.coupling, sharing=wildcards.sharing
         ),
         **run_parameters(config, tasks or TASKS),
+        **weighting_parameters(config, wildcards.sharing),
     )
 
 
