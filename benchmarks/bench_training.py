@@ -5,13 +5,17 @@ JAX or PyTorch in float32 or bfloat16, plus ``loop/bfloat16``, a hand-written Py
 reference) it trains the study's network (5,000 inputs, ~90 non-zeros a row, 1024-512-256-128,
 3 binary tasks, dropout 0.5, Adam, batch 128) on 25,000 synthetic rows in a FRESH process, and
 reports the median of the epoch times over interleaved repeats (epoch 1, which compiles, is left
-out), rows per second, the speed-up over plain Keras/TF float32, peak RSS and the start-up
-(``import keras``) time. The limit of a path is the step's matmul FLOPs at the best matmul
-throughput measured here (PyTorch/oneDNN, float32 and bfloat16, at the model's shapes) plus one
-fused Adam step per batch. (The default study's wall time and split: ``bench_study.py``.)
+out), rows per second, the speed-up over plain Keras/TF float32 fit of the same preset, peak RSS
+and the start-up (``import keras``) time. The limit of a path is the step's matmul FLOPs at the
+best matmul throughput measured here (PyTorch/oneDNN, float32 and bfloat16, at the model's
+shapes) plus one fused Adam step per batch. Loss weightings (``--weightings``, default ``uw`` and
+``upgrad``) add rows ``<path>/low+<weighting>`` on every path that trains them (gradient methods:
+PyTorch only), the same network as ``<path>/low``; a gradient method's step takes one backward
+pass per task, so its limit adds a backward pass through the shared layers per further task.
+(The default study's wall time and split: ``bench_study.py``.)
 
     .venv/bin/python benchmarks/bench_training.py [--rows 25000] [--repeats 3] [--epochs 3]
-        [--paths tensorflow/float32,torch/bfloat16,...] [--models low,high]
+        [--paths tensorflow/float32,torch/bfloat16,...] [--models low,high] [--weightings uw,upgrad]
 
 Writes results/bench/training.json and prints a table. Absolute times drift on shared machines;
 compare ratios from one run.
@@ -35,6 +39,7 @@ import json, os, resource, sys, time
 t0 = time.perf_counter()
 from mtrl.runtime import configure
 backend, precision, sharing = sys.argv[1], sys.argv[2], sys.argv[3]
+preset, _, weighting = sharing.partition("+")  # e.g. low+uw: the low preset with UW
 loop = backend == "loop"  # the hand-written PyTorch loop (reference, not a Keras path)
 backend = "torch" if loop else backend
 rows, epochs, threads = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
@@ -56,14 +61,15 @@ features, labels = load_data(rows)
 tasks = [TaskSpec(f"t{i}", "binary") for i in range(3)]
 targets = {t.slug: TaskTargets(labels[t.name].astype("float32").reshape(-1, 1), np.ones(rows, bool)) for t in tasks}
 spec = RunSpec(tasks=[t.name for t in tasks], target="t0", n_train=rows, seed=0, precision=precision,
-               sharing_mask=[bool(v) for v in BUILTIN_PRESETS[sharing]], dropout=(0, 0, 0.5, 0.5))
+               sharing_mask=[bool(v) for v in BUILTIN_PRESETS[preset]], dropout=(0, 0, 0.5, 0.5),
+               weighting=weighting or "equal")
 impl.seed(0)
 times = []
 if loop:
     from benchmarks.torch_loop import train_epochs
     source = BatchSource(features, np.arange(rows), targets, 128)
     times = train_epochs(keras_dataset(source, shuffle=True, seed=0), spec.sharing_mask, epochs)
-else:
+else:  # a weighting's trainer adds its own callback (the weights of each epoch) inside fit
     model, trainer = impl.build_trainer(network_builder(spec, tasks, 5000), spec, tasks, precision)
     # the batches the product feeds this path: dense, or their non-zeros (PyTorch on a CPU)
     source = BatchSource(features, np.arange(rows), targets, 128, sparse=impl.reads_sparse_batches(trainer))
@@ -146,16 +152,34 @@ def model_size(sharing: str, tasks: int = 3) -> tuple[int, int]:
     """(matmul FLOPs of one row's training step, trainable parameters) of the benchmark's network.
 
     A step is the forward pass plus the backward pass's weight gradients and input gradients;
-    the first layer needs no input gradient.
+    the first layer needs no input gradient. ``sharing``: a preset, or ``<preset>+<weighting>``;
+    a gradient method's step has one backward pass per task through the shared layers.
     """
     from mtrl.architectures.presets import BUILTIN_PRESETS
+    from mtrl.weightings import get as weighting_class
+    from mtrl.weightings import split_sharing
 
+    preset, weighting = split_sharing(sharing)
+    backward_passes = tasks if weighting_class(weighting).uses_gradients else 1
     flops = params = 0
-    for depth, ((k, n), shared) in enumerate(zip(LAYERS, BUILTIN_PRESETS[sharing], strict=True)):
+    for depth, ((k, n), shared) in enumerate(zip(LAYERS, BUILTIN_PRESETS[preset], strict=True)):
         copies = 1 if shared else tasks
-        flops += 2 * k * n * copies * (2 if depth == 0 else 3)
+        backward = (1 if depth == 0 else 2) * (backward_passes if shared else 1)
+        flops += 2 * k * n * copies * (1 + backward)
         params += (k + 1) * n * copies
     return flops + 6 * 128 * tasks, params + 129 * tasks
+
+
+def weighting_configs(paths: list[str], preset: str, weightings: list[str]) -> list[tuple[str, str]]:
+    """(path, ``<preset>+<weighting>``) for each weighting on each Keras path that trains it."""
+    from mtrl.weightings import supports_backend
+
+    return [
+        (path, f"{preset}+{name}")
+        for name in weightings
+        for path in paths
+        if not path.startswith("loop/") and supports_backend(name, path.split("/")[0])
+    ]
 
 
 def main() -> None:
@@ -166,10 +190,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--paths", default=PATHS, help="backend/precision pairs; loop = hand-written PyTorch")
     parser.add_argument("--models", default="low,high")
+    parser.add_argument("--weightings", default="uw,upgrad", help="loss weightings (low preset); '' for none")
     parser.add_argument("--out", default=str(REPO / "results/bench/training.json"))
     args = parser.parse_args()
     paths = args.paths.split(",")
-    configs = [(p, m) for m in args.models.split(",") for p in paths]
+    models = args.models.split(",")
+    configs = [(p, m) for m in models for p in paths]
+    configs += weighting_configs(paths, models[0], [w for w in args.weightings.split(",") if w])
     samples: dict[str, list] = {f"{p}/{m}": [] for p, m in configs}
     starts: dict[str, list] = {p: [] for p in paths}
     rss: dict[str, float] = {}
@@ -187,19 +214,21 @@ def main() -> None:
             starts[path].append(res["import_seconds"])
             rss[f"{path}/{sharing}"] = max(rss.get(f"{path}/{sharing}", 0), res["peak_rss_mib"])
             print(f"round {repeat + 1}: {path}/{sharing}: {res['epoch_seconds']}", flush=True)
-    sizes = {m: model_size(m) for m in args.models.split(",")}
-    hardware = child(_LIMIT, str(args.threads), json.dumps({m: p for m, (_, p) in sizes.items()}))
+    sizes = {m: model_size(m) for m in dict.fromkeys(m for _, m in configs)}
+    hardware = child(
+        _LIMIT, str(args.threads), json.dumps({m.replace("+", "_"): p for m, (_, p) in sizes.items()})
+    )
     best_gflops = max(hardware["matmul_gflops_float32"], hardware["matmul_gflops_bfloat16"])
     steps = -(-args.rows // 128)
     table = {}
     for key, values in samples.items():
         path, sharing = key.rsplit("/", 1)
         median = statistics.median(values)
-        reference = samples.get(f"tensorflow/float32/{sharing}")
+        reference = samples.get(f"tensorflow/float32/{sharing.partition('+')[0]}")  # plain fit, same model
         # the limit: matmul FLOPs at the best matmul throughput + one fused Adam step per batch
         limit = (
             sizes[sharing][0] * args.rows / (best_gflops * 1e9)
-            + steps * hardware[f"adam_step_seconds_{sharing}"]
+            + steps * hardware[f"adam_step_seconds_{sharing.replace('+', '_')}"]
         )
         table[key] = {
             "seconds_per_epoch": round(median, 3),
