@@ -19,7 +19,7 @@ from workflow import REPO
 TASKS = ["t_target", "t_close", "t_reg"]
 
 
-def _run(tmp_path, prepared, weighting, backend="jax", **kw):
+def _run(tmp_path, prepared, weighting, backend="jax", device_rows=None, **kw):
     spec = RunSpec(
         tasks=TASKS,
         target="t_target",
@@ -34,9 +34,8 @@ def _run(tmp_path, prepared, weighting, backend="jax", **kw):
         **kw,
     )
     out = tmp_path / weighting
-    result = train_run(
-        prepared, spec, out / "model.keras", out / "history.csv", out / "metrics.json", backend
-    )
+    paths = (out / "model.keras", out / "history.csv", out / "metrics.json")
+    result = train_run(prepared, spec, *paths, backend, device_rows=device_rows)
     return result, pd.read_csv(out / "history.csv"), out
 
 
@@ -54,8 +53,10 @@ def test_dwa_weights_in_history_follow_the_epoch_losses(tmp_path, tiny_prepared)
     assert record["last_weights"] == pytest.approx(dict(zip(TASKS, weights[-1], strict=True)))
 
 
-def test_rlw_weights_are_applied_and_recorded(tmp_path, tiny_prepared):
-    _, history, _ = _run(tmp_path, tiny_prepared, "rlw")
+@pytest.mark.parametrize("device_rows", [False, True])
+def test_rlw_weights_are_applied_and_recorded(tmp_path, tiny_prepared, device_rows):
+    """On JAX's host batches and in its one compiled program per epoch (device rows)."""
+    _, history, _ = _run(tmp_path, tiny_prepared, "rlw", device_rows=device_rows)
     weights = history[[f"weight_{t}" for t in TASKS]].to_numpy()
     for epoch, row in enumerate(weights):
         z = np.random.default_rng([4, epoch]).standard_normal(3)
