@@ -94,8 +94,8 @@ def test_a_gradient_method_on_jax_stops_before_training(tmp_path, tiny_prepared)
 @pytest.mark.parametrize(("backend", "checks"), [("torch", 3), ("tensorflow", 1)])
 def test_weightings_train_on_the_other_backends(tiny_prepared, backend, checks):
     """tests/weighting_checks.py: on PyTorch the update of a PCGrad/UPGrad step equals TorchJD's
-    aggregation of the per-task gradients, and pcgrad, upgrad and uw train; on TensorFlow uw and
-    dwa train."""
+    aggregation of the per-task gradients, and pcgrad, upgrad and uw train; on TensorFlow uw, dwa
+    and rlw train, the latter two with the loss their weighted sum."""
     proc = subprocess.run(
         [sys.executable, str(REPO / "tests" / "weighting_checks.py"), str(tiny_prepared), backend],
         capture_output=True,

@@ -2,7 +2,7 @@
 
 Run by tests/test_weighting_training.py: ``python tests/weighting_checks.py PREPARED BACKEND``
 (torch: the gradient methods' steps and short runs of pcgrad, upgrad and uw; tensorflow: short
-runs of uw and dwa) exits non-zero on the first failed assertion and prints ``ok ...`` after each
+runs of uw, dwa and rlw) exits non-zero on the first failed assertion and prints ``ok ...`` after each
 check.
 """
 
@@ -90,6 +90,9 @@ def check_short_runs(prepared: str, weightings: tuple[str, ...]) -> None:
         history = pd.read_csv(out / "history.csv")
         weights = history[[f"weight_{t}" for t in names]].to_numpy()
         assert len(history) == 3 and np.isfinite(history["loss"]).all() and (weights > 0).all(), history
+        if weighting in ("dwa", "rlw"):  # weights fixed in each epoch: the loss is their weighted sum
+            losses = history[[f"{t}_loss" for t in names]].to_numpy()
+            assert np.allclose(history["loss"], (weights * losses).sum(axis=1), rtol=1e-4), history
         doc = json.loads((out / "metrics.json").read_text())
         assert doc["training"]["weighting"]["name"] == weighting, doc["training"]
         keras.saving.load_model(out / "model.keras")
@@ -106,4 +109,4 @@ if __name__ == "__main__":
         check_one_step_is_torchjds_aggregation("upgrad", tjd.UPGrad(), three)
         check_short_runs(sys.argv[1], ("pcgrad", "upgrad", "uw"))
     else:
-        check_short_runs(sys.argv[1], ("uw", "dwa"))
+        check_short_runs(sys.argv[1], ("uw", "dwa", "rlw"))
