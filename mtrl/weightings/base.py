@@ -10,7 +10,9 @@ Three families (as in LibMTL's ``AbsWeighting``):
   of the training model; the method gives their loss (:mod:`mtrl.weightings.uncertainty`).
 * gradient methods (PCGrad, MGDA, ...) set :attr:`Weighting.uses_gradients`: the trainer computes
   each task's gradient of the shared parameters (flattened to one vector per task) and updates
-  them with :meth:`Weighting.combine`; private parameters get their own task's gradient.
+  them with :meth:`Weighting.combine` (the TorchJD methods: its aggregation of the Jacobian whose
+  rows these are, :mod:`mtrl.weightings.gradient`); private parameters get their own task's
+  gradient.
 
 The default :meth:`Weighting.combine` is the weighted sum, which is the gradient of the weighted
 loss: a scaling method needs nothing more. This module imports no Keras or backend; gradients are

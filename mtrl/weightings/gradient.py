@@ -3,7 +3,8 @@
 Each method here names the TorchJD aggregator (``torchjd.aggregation``) that implements it and
 its options; the PyTorch backend builds that aggregator and binds it (:meth:`GradientWeighting.bind`),
 so :meth:`GradientWeighting.combine` returns TorchJD's aggregation of the rows ``w_t * g_t``
-(``w_t``: ``training.loss_weights`` are not used; every ``w_t`` = 1). This module imports no
+(``w_t``: ``training.loss_weights`` are not used; every ``w_t`` = 1) and
+:meth:`GradientWeighting.aggregate` that of a Jacobian the trainer built itself. This module imports no
 framework; the methods train on the backends in :attr:`GradientWeighting.backends` only.
 
 * ``pcgrad``: PCGrad (Yu et al. 2020, "Gradient Surgery for Multi-Task Learning").
@@ -41,7 +42,8 @@ class GradientWeighting(Weighting):
     def __init__(self, tasks: Sequence[str], **options: Any) -> None:
         super().__init__(tasks)
         self.options = dict(options)
-        self._aggregate: Callable[[Sequence[Any]], tuple[Any, Any]] | None = None
+        self._stack: Callable[[Sequence[Any]], Any] | None = None
+        self._aggregate: Callable[[Any], tuple[Any, Any]] | None = None
 
     def aggregator_arguments(self) -> dict[str, Any]:
         """The keyword arguments of TorchJD's aggregator class."""
@@ -51,23 +53,32 @@ class GradientWeighting(Weighting):
     def loss_weights(self, epoch: int, task_losses: Mapping[str, Sequence[float]]) -> dict[str, float]:
         return dict.fromkeys(self.tasks, 1.0)
 
-    def bind(self, aggregate: Callable[[Sequence[Any]], tuple[Any, Any]]) -> None:
-        """Set the function that aggregates the gradient rows: rows -> (direction, task weights)."""
-        self._aggregate = aggregate
+    def bind(
+        self, stack: Callable[[Sequence[Any]], Any], aggregate: Callable[[Any], tuple[Any, Any]]
+    ) -> None:
+        """Set how rows become the Jacobian (``stack``) and how it is aggregated: Jacobian ->
+        (direction, task weights)."""
+        self._stack, self._aggregate = stack, aggregate
 
     def combine(self, grads: Mapping[str, Any], weights: Mapping[str, float]) -> Any:
         """TorchJD's aggregation of the rows ``weights[t] * grads[t]`` (one row per task)."""
-        return self.combine_with_weights(grads, weights)[0]
-
-    def combine_with_weights(self, grads: Mapping[str, Any], weights: Mapping[str, float]) -> tuple[Any, Any]:
-        """``(direction, task weights)``: the aggregation and the weights of the rows it sums."""
         self._check_grads(grads)
+        rows = [grads[t] if float(weights[t]) == 1.0 else grads[t] * float(weights[t]) for t in self.tasks]
+        self._check_bound()
+        return self.aggregate(self._stack(rows))[0]
+
+    def aggregate(self, jacobian: Any) -> tuple[Any, Any]:
+        """``(direction, task weights)`` of the Jacobian (one row per task, in :attr:`tasks` order):
+        the aggregation and the weights of the rows it sums."""
+        self._check_bound()
+        return self._aggregate(jacobian)
+
+    def _check_bound(self) -> None:
         if self._aggregate is None:
             raise RuntimeError(
                 f"{type(self).__name__}: no aggregator bound; gradient methods train on backend(s) "
                 f"{', '.join(GRADIENT_BACKENDS)}, which bind TorchJD's {self.aggregator}"
             )
-        return self._aggregate([grads[t] * float(weights[t]) for t in self.tasks])
 
 
 class PCGrad(GradientWeighting):

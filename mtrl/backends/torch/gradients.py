@@ -2,10 +2,10 @@
 
 A training step of :class:`GradientTrainer` (mixed into the
 :class:`~mtrl.backends.torch.autocast.AutocastModel` view) computes each task's loss, one backward
-pass per task (``torch.autograd.grad`` over the trainable weights), stacks the tasks' gradients of
-the shared weights (those in more than one task's graph) into the Jacobian's rows and sets their
-update to the method's :meth:`~mtrl.weightings.gradient.GradientWeighting.combine`, TorchJD's
-aggregation (``torchjd.aggregation``); a private weight keeps its own task's gradient. Keras's
+pass per task (``torch.autograd.grad`` over the trainable weights), copies the tasks' gradients of
+the shared weights (those in more than one task's graph) once, into the Jacobian's rows, and sets
+their update to the method's :meth:`~mtrl.weightings.gradient.GradientWeighting.aggregate`,
+TorchJD's aggregation (``torchjd.aggregation``); a private weight keeps its own task's gradient. Keras's
 ``fit`` (early stopping, history, metrics) runs unchanged; each epoch's logs gain the mean task
 weights of its steps (``weight_<task slug>``: the weights of the Jacobian's rows in the update).
 """
@@ -34,15 +34,14 @@ def torchjd_aggregator(weighting: GradientWeighting) -> torchjd.aggregation.Weig
 
 
 def bind_torchjd(weighting: GradientWeighting) -> None:
-    """Bind TorchJD's aggregator to ``weighting``: rows -> (``weights @ J``, ``weights``)."""
+    """Bind TorchJD's aggregator to ``weighting``: Jacobian ``J`` -> (``weights @ J``, ``weights``)."""
     aggregator = torchjd_aggregator(weighting)
 
-    def aggregate(rows: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        jacobian = torch.stack(list(rows))
+    def aggregate(jacobian: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         weights = aggregator.weighting(jacobian)
         return weights @ jacobian, weights
 
-    weighting.bind(aggregate)
+    weighting.bind(lambda rows: torch.stack(list(rows)), aggregate)
 
 
 class GradientTrainer:
@@ -80,13 +79,13 @@ class GradientTrainer:
         shared = [j for j, used_by in enumerate(users) if len(used_by) > 1]
         grads = [per_task[used_by[0]][j] if used_by else None for j, used_by in enumerate(users)]
         if shared:
-            rows = {
-                task: torch.cat([_dense(per_task[task][j], params[j]).reshape(-1) for j in shared])
-                for task in tasks
-            }
-            direction, weights = self.weighting.combine_with_weights(rows, dict.fromkeys(tasks, 1.0))
-            self._record_weights(weights)
             sizes = [params[j].numel() for j in shared]
+            jacobian = params[shared[0]].new_empty(len(tasks), sum(sizes))  # one copy of the rows
+            for row, task in zip(jacobian, tasks, strict=True):
+                for j, part in zip(shared, torch.split(row, sizes), strict=True):
+                    part.copy_(_dense(per_task[task][j], params[j]).reshape(-1))
+            direction, weights = self.weighting.aggregate(jacobian)
+            self._record_weights(weights)
             for j, part in zip(shared, torch.split(direction, sizes), strict=True):
                 grads[j] = part.reshape(params[j].shape)
         return grads
