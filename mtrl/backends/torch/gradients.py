@@ -83,7 +83,11 @@ class GradientTrainer:
             jacobian = params[shared[0]].new_empty(len(tasks), sum(sizes))  # one copy of the rows
             for row, task in zip(jacobian, tasks, strict=True):
                 for j, part in zip(shared, torch.split(row, sizes), strict=True):
-                    part.copy_(_dense(per_task[task][j], params[j]).reshape(-1))
+                    grad = per_task[task][j]  # copied as it lies (a reshape may copy it first)
+                    if grad is None:
+                        part.zero_()
+                    else:
+                        part.view(params[j].shape).copy_(grad)
             direction, weights = self.weighting.aggregate(jacobian)
             self._record_weights(weights)
             for j, part in zip(shared, torch.split(direction, sizes), strict=True):
@@ -106,10 +110,6 @@ class GradientTrainer:
     def fit(self, *args: Any, callbacks: Sequence[Any] | None = None, **kwargs: Any) -> Any:
         own = EpochGradientWeights(self.weighting.tasks, self.task_slugs)
         return super().fit(*args, callbacks=[own, *(callbacks or [])], **kwargs)
-
-
-def _dense(grad: torch.Tensor | None, param: torch.Tensor) -> torch.Tensor:
-    return torch.zeros_like(param) if grad is None else grad
 
 
 class EpochGradientWeights(keras.callbacks.Callback):
