@@ -16,6 +16,7 @@ from mtrl.config import (
     sharing_masks,
     study_seeds,
     study_tasks,
+    weighting_parameters,
 )
 from mtrl.sharing import architecture_entries, sharing_parameters
 from mtrl.data import download as official_files
@@ -54,7 +55,8 @@ TASKS = study_tasks(config)
 TASK_OF_SLUG = {task_slug(t): t for t in TASKS}
 # the training rules' messages: which runs the prepared data cap or leave out (mtrl.data.plan_notes)
 PLAN_NOTES = PlanNotes(DATA, TASKS, config["target"], config["train_sizes"])
-# preset -> sharing mask, of every preset that fits model.widths (the single-task runs use "none")
+# preset -> sharing mask, of every preset that fits model.widths (the single-task runs use "none");
+# a sharing entry "<preset>+<weighting>" (low+uw) has its preset's mask
 SHARING_MASKS = sharing_masks(config)
 # entries of `sharing` that name a soft-sharing architecture (cross_stitch, mmoe, cgc, ple)
 SHARING_ARCHITECTURES = architecture_entries(config)
@@ -172,6 +174,7 @@ def multitask_params(wildcards):
             kind=MULTITASK, coupling=wildcards.coupling, sharing=wildcards.sharing
         ),
         **run_parameters(config, tasks or TASKS),
+        **weighting_parameters(config, wildcards.sharing),
     )
 
 
