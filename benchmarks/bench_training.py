@@ -164,9 +164,9 @@ def network_fields(model: str) -> dict:
     and the weighting of ``<preset or architecture>+<weighting>`` (``low+uw``)."""
     from mtrl.architectures import swept_architectures
     from mtrl.architectures.presets import BUILTIN_PRESETS
-    from mtrl.weightings import split_sharing
+    from mtrl.sharing import split_entry
 
-    network, weighting = split_sharing(model)
+    network, weighting = split_entry(model)
     if network in swept_architectures():
         fields = {"architecture": network, "architecture_options": architecture_defaults(network)}
     else:
@@ -188,10 +188,10 @@ def model_size(model: str, tasks: int = 3) -> tuple[int, int]:
     """
     from mtrl.architectures import swept_architectures
     from mtrl.architectures.presets import BUILTIN_PRESETS
+    from mtrl.sharing import split_entry
     from mtrl.weightings import get as weighting_class
-    from mtrl.weightings import split_sharing
 
-    network, weighting = split_sharing(model)
+    network, weighting = split_entry(model)
     backward_passes = tasks if weighting_class(weighting).uses_gradients else 1
     if network in swept_architectures():
         from mtrl.architectures import create
@@ -214,12 +214,13 @@ def model_size(model: str, tasks: int = 3) -> tuple[int, int]:
     return flops + 6 * 128 * tasks, params + 129 * tasks
 
 
-def weighting_configs(paths: list[str], preset: str, weightings: list[str]) -> list[tuple[str, str]]:
-    """(path, ``<preset>+<weighting>``) for each weighting on each Keras path that trains it."""
+def weighting_configs(paths: list[str], model: str, weightings: list[str]) -> list[tuple[str, str]]:
+    """(path, ``<model>+<weighting>``) for each weighting on each Keras path that trains it
+    (``model``: a preset or an architecture)."""
     from mtrl.weightings import supports_backend
 
     return [
-        (path, f"{preset}+{name}")
+        (path, f"{model}+{name}")
         for name in weightings
         for path in paths
         if not path.startswith("loop/") and supports_backend(name, path.split("/")[0])
@@ -234,7 +235,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--paths", default=PATHS, help="backend/precision pairs; loop = hand-written PyTorch")
     parser.add_argument("--models", default="low,high,cross_stitch,mmoe,cgc,ple")
-    parser.add_argument("--weightings", default="uw,upgrad", help="loss weightings (first model); '' for none")
+    parser.add_argument(
+        "--weightings", default="uw,upgrad", help="loss weightings (first model); '' for none"
+    )
     parser.add_argument("--out", default=str(REPO / "results/bench/training.json"))
     args = parser.parse_args()
     paths = args.paths.split(",")
@@ -247,6 +250,7 @@ def main() -> None:
     rss: dict[str, float] = {}
     sys.path.insert(0, str(REPO))
     from benchmarks.bench_data import load_data
+    from mtrl.sharing import split_entry
 
     load_data(args.rows)  # generate and cache the data set once, outside the timed processes
     for repeat in range(args.repeats):  # interleaved: every configuration once per round
@@ -269,7 +273,7 @@ def main() -> None:
     for key, values in samples.items():
         path, sharing = key.rsplit("/", 1)
         median = statistics.median(values)
-        reference = samples.get(f"tensorflow/float32/{sharing.partition('+')[0]}")  # plain fit, same model
+        reference = samples.get(f"tensorflow/float32/{split_entry(sharing)[0]}")  # plain fit, same network
         # the limit: matmul FLOPs at the best matmul throughput + one fused Adam step per batch
         limit = (
             sizes[sharing][0] * args.rows / (best_gflops * 1e9)
@@ -317,9 +321,9 @@ def main() -> None:
 
 def _is_arch(model: str) -> bool:
     from mtrl.architectures import swept_architectures
-    from mtrl.weightings import split_sharing
+    from mtrl.sharing import split_entry
 
-    return split_sharing(model)[0] in swept_architectures()
+    return split_entry(model)[0] in swept_architectures()
 
 
 def _cpu_bf16() -> bool:

@@ -28,9 +28,8 @@ from mtrl.kinds import SINGLE_SHARING
 from mtrl.metric_names import check_metric_setting
 from mtrl.schema import load_schema
 from mtrl.schema_errors import explain, outermost
-from mtrl.sharing import check_sharing, preset_entries
+from mtrl.sharing import check_sharing, preset_names
 from mtrl.tasks import slug_clash, task_slug
-from mtrl.weightings import DEFAULT_WEIGHTING, WEIGHTINGS, method_options, split_sharing, supports_backend
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +164,6 @@ def check_config(config: dict[str, Any]) -> None:
         )
     check_sharing(config)
     _warn_unshared(config, sharing_masks(config))
-    _check_weightings(config)
     for task in config["training"]["loss_weights"]:
         if task not in study_tasks(config):
             raise ConfigError(
@@ -281,36 +279,9 @@ def _check_split(config: dict[str, Any]) -> None:
             )
 
 
-def _check_weightings(config: dict[str, Any]) -> None:
-    """Each ``sharing`` entry's weighting is known and trains on the study's ``backend``."""
-    for entry in config["sharing"]:
-        _, name = split_sharing(entry)
-        if name not in WEIGHTINGS:
-            raise ConfigError(
-                f"sharing: {entry!r} names unknown weighting {name!r}; known weightings: "
-                f"{', '.join(WEIGHTINGS.names())} (write '<preset>+<weighting>', e.g. low+uw)"
-            )
-        if not supports_backend(name, config["backend"]):
-            supported = WEIGHTINGS.get(name).backends or ()
-            raise ConfigError(
-                f"sharing: {entry!r}: weighting {name!r} does not train on backend "
-                f"{config['backend']!r} (backend); it trains on: {', '.join(supported)}"
-            )
-
-
-def weighting_parameters(config: dict[str, Any], entry: str) -> dict[str, Any]:
-    """The ``RunSpec`` fields of the weighting of ``sharing`` entry ``entry`` (``low+uw``):
-    ``weighting`` and its ``weighting_options`` (the config's ``weightings.<name>``); none for
-    ``equal`` (the ``RunSpec`` default), so that the runs of plain presets keep their parameters."""
-    _, name = split_sharing(entry)
-    if name == DEFAULT_WEIGHTING:
-        return {}
-    return {"weighting": name, "weighting_options": method_options(name, config["weightings"].get(name))}
-
-
 def _warn_unshared(config: dict[str, Any], masks: dict[str, tuple[bool, ...]]) -> None:
     """Log a warning for each preset under ``sharing`` that shares no layer."""
-    for preset in dict.fromkeys(split_sharing(entry)[0] for entry in preset_entries(config)):
+    for preset in preset_names(config):
         if not any(masks[preset]):
             log.warning(
                 "sharing: preset %r = %s shares no layer: its multi-task runs are single-task networks "
@@ -324,18 +295,17 @@ def sharing_masks(config: dict[str, Any]) -> dict[str, tuple[bool, ...]]:
     """The sharing mask of every preset that fits ``model.widths``, by name.
 
     The study's preset table (built-ins and ``sharing_presets``), read once: each preset named
-    under ``sharing`` (its entries that are not architectures) and the single-task baseline's
+    under ``sharing`` (the networks of its entries that are not architectures: ``low`` of
+    ``low+uw``, :func:`mtrl.sharing.preset_names`) and the single-task baseline's
     (:data:`mtrl.kinds.SINGLE_SHARING`, every layer private) must exist and fit, else
-    :class:`ConfigError`. A ``sharing`` entry ``<preset>+<weighting>`` (``low+uw``) is in the
-    table too, with its preset's mask.
+    :class:`ConfigError`. Keys are presets, not entries: a run's mask is its entry's preset's
+    (:func:`mtrl.sharing.sharing_parameters`).
     """
     n_layers = len(config["model"]["widths"])
-    presets = [split_sharing(entry)[0] for entry in preset_entries(config)]
     try:
-        masks = resolve_masks([*presets, SINGLE_SHARING], n_layers, config["sharing_presets"])
+        masks = resolve_masks([*preset_names(config), SINGLE_SHARING], n_layers, config["sharing_presets"])
     except PresetError as err:
         raise ConfigError(str(err)) from None
-    masks.update({entry: masks[split_sharing(entry)[0]] for entry in preset_entries(config)})
     if any(masks[SINGLE_SHARING]):
         raise ConfigError(
             f"sharing_presets.{SINGLE_SHARING} = {[int(v) for v in masks[SINGLE_SHARING]]}: "

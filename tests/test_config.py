@@ -16,11 +16,11 @@ from mtrl.config import (
     load_config,
     run_parameters,
     sharing_masks,
-    weighting_parameters,
     with_defaults,
 )
 from mtrl.data.download import REGISTRY
 from mtrl.schema import SCHEMA_PATH
+from mtrl.sharing import sharing_parameters, weighting_parameters
 from mtrl.train import RunSpec
 from workflow import REPO, tiny
 
@@ -350,7 +350,10 @@ def test_sharing_entries_with_a_weighting_have_their_presets_mask_and_parameters
         tiny(sharing=["low", "low+uw", "high+pcgrad"], weightings={"dwa": {"temperature": 1}})
     )
     masks = sharing_masks(config)
-    assert masks["low+uw"] == masks["low"] and masks["high+pcgrad"] == masks["high"]
+    assert "low+uw" not in masks and "high+pcgrad" not in masks  # presets, not entries
+    low = sharing_parameters(config, "low", masks)
+    assert low == {"sharing_mask": list(masks["low"])}  # equal: no weighting fields
+    assert sharing_parameters(config, "low+uw", masks) == {**low, "weighting": "uw", "weighting_options": {}}
     assert config["weightings"]["cagrad"] == {"c": 0.5} and config["weightings"]["dwa"] == {"temperature": 1}
     assert weighting_parameters(config, "low") == {}  # equal: the RunSpec default, parameters unchanged
     assert weighting_parameters(config, "low+uw") == {"weighting": "uw", "weighting_options": {}}

@@ -13,7 +13,8 @@ import torchjd.aggregation as tjd
 from scipy.optimize import minimize
 
 from mtrl.backends.torch.gradients import bind_torchjd
-from mtrl.weightings import create, method_options, split_sharing, supports_backend, weighting_of
+from mtrl.sharing import split_entry
+from mtrl.weightings import create, method_options, supports_backend, weighting_of
 from mtrl.weightings.gradient import GradientWeighting
 from mtrl.weightings.scaling import DynamicWeightAverage
 from mtrl.weightings.uncertainty import UncertaintyWeighting
@@ -70,8 +71,12 @@ def test_uw_weights_and_objective_by_hand():
     assert slope == pytest.approx(0, abs=1e-6)
 
 
-def test_sharing_entries_name_a_preset_and_a_weighting():
-    assert split_sharing("low") == ("low", "equal") and split_sharing("low+uw") == ("low", "uw")
+def test_sharing_entries_name_a_network_and_a_weighting():
+    assert split_entry("low") == ("low", "equal") and split_entry("low+uw") == ("low", "uw")
+    assert split_entry("mmoe+pcgrad") == ("mmoe", "pcgrad") and split_entry("cross_stitch") == (
+        "cross_stitch",
+        "equal",
+    )
     assert supports_backend("uw", "jax") and supports_backend("pcgrad", "torch")
     assert not supports_backend("pcgrad", "tensorflow")
     assert method_options("cagrad") == {"c": 0.5} and method_options("cagrad", {"c": 0.2}) == {"c": 0.2}

@@ -2,9 +2,9 @@
 
 ``equal`` (:class:`~mtrl.weightings.equal.EqualWeighting`: fixed weights, the study's
 ``training.loss_weights``) is the study's method. A study sweeps others through its ``sharing``
-entries, ``<preset>+<weighting>`` (:func:`split_sharing`); each method's options are the config's
-``weightings.<name>`` block, whose defaults live in the schema (:func:`method_options`). No Keras
-is imported here.
+entries, ``<preset or architecture>+<weighting>`` (read by :func:`mtrl.sharing.split_entry`); each
+method's options are the config's ``weightings.<name>`` block, whose defaults live in the schema
+(:func:`method_options`). No Keras is imported here.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from mtrl.weightings.base import Weighting
 
 #: The method of a run that names none.
 DEFAULT_WEIGHTING = "equal"
-#: What joins a sharing preset and a weighting in a ``sharing`` entry (``low+uw``).
-SEPARATOR = "+"
 #: The prefix of a task's loss weight in the training logs and ``history.csv``: ``weight_<task slug>``.
 WEIGHT_PREFIX = "weight_"
 
@@ -48,13 +46,6 @@ get = WEIGHTINGS.get
 def create(name: str, tasks: Sequence[str], **options: Any) -> Weighting:
     """Method ``name`` for the run's ``tasks`` (task names) with its own ``options``."""
     return get(name)(tasks, **options)
-
-
-def split_sharing(entry: str) -> tuple[str, str]:
-    """``(preset, weighting)`` of a ``sharing`` entry: ``low+uw`` -> ``("low", "uw")``; a plain
-    name means :data:`DEFAULT_WEIGHTING`."""
-    preset, _, weighting = entry.partition(SEPARATOR)
-    return preset, weighting or DEFAULT_WEIGHTING
 
 
 def method_options(name: str, configured: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -109,7 +100,6 @@ def supports_backend(name: str, backend: str) -> bool:
 
 __all__ = [
     "DEFAULT_WEIGHTING",
-    "SEPARATOR",
     "WEIGHTINGS",
     "WEIGHT_PREFIX",
     "Weighting",
@@ -118,7 +108,6 @@ __all__ = [
     "method_options",
     "register",
     "run_record",
-    "split_sharing",
     "supports_backend",
     "weighting_of",
 ]
