@@ -79,6 +79,19 @@ def test_uw_learns_its_log_variances_and_saves_a_plain_model(tmp_path, tiny_prep
     assert doc["training"]["weighting"]["name"] == "uw"
 
 
+def test_an_architecture_trains_with_a_loss_scaling_weighting(tmp_path, tiny_prepared):
+    """``mmoe+dwa``: the soft-sharing network, its losses scaled by DWA's weights of each epoch."""
+    mmoe = {"architecture": "mmoe", "architecture_options": {"experts": 2}}
+    result, history, out = _run(tmp_path, tiny_prepared, "dwa", **mmoe)
+    weights = history[[f"weight_{t}" for t in TASKS]].to_numpy()
+    losses = history[[f"{t}_loss" for t in TASKS]].to_numpy()
+    assert (weights[:2] == 1).all() and (weights[2:] != 1).any()
+    assert history["loss"].to_numpy() == pytest.approx((weights * losses).sum(axis=1), rel=1e-4)
+    assert result["run"]["architecture"]["name"] == "mmoe"
+    assert result["training"]["weighting"]["name"] == "dwa"
+    keras.saving.load_model(out / "model.keras")
+
+
 def test_equal_weighting_records_nothing_new(tmp_path, tiny_prepared):
     result, history, _ = _run(tmp_path, tiny_prepared, "equal")
     assert "weighting" not in result["training"] and not any(c.startswith("weight_") for c in history)
@@ -91,11 +104,12 @@ def test_a_gradient_method_on_jax_stops_before_training(tmp_path, tiny_prepared)
         _run(tmp_path, tiny_prepared, "pcgrad")
 
 
-@pytest.mark.parametrize(("backend", "checks"), [("torch", 3), ("tensorflow", 1)])
+@pytest.mark.parametrize(("backend", "checks"), [("torch", 4), ("tensorflow", 1)])
 def test_weightings_train_on_the_other_backends(tiny_prepared, backend, checks):
     """tests/weighting_checks.py: on PyTorch the update of a PCGrad/UPGrad step equals TorchJD's
-    aggregation of the per-task gradients, and pcgrad, upgrad and uw train; on TensorFlow uw, dwa
-    and rlw train, the latter two with the loss their weighted sum."""
+    aggregation of the per-task gradients, and pcgrad, upgrad and uw train, and pcgrad on MMoE
+    (its experts: the shared weights, found in the tasks' graphs); on TensorFlow uw, dwa and rlw
+    train, the latter two with the loss their weighted sum."""
     proc = subprocess.run(
         [sys.executable, str(REPO / "tests" / "weighting_checks.py"), str(tiny_prepared), backend],
         capture_output=True,

@@ -1,9 +1,9 @@
 """Checks of the loss weightings on a backend other than the tests' own, in a process of its own.
 
 Run by tests/test_weighting_training.py: ``python tests/weighting_checks.py PREPARED BACKEND``
-(torch: the gradient methods' steps and short runs of pcgrad, upgrad and uw; tensorflow: short
-runs of uw, dwa and rlw) exits non-zero on the first failed assertion and prints ``ok ...`` after each
-check.
+(torch: the gradient methods' steps and short runs of pcgrad, upgrad and uw, and of pcgrad on
+MMoE; tensorflow: short runs of uw, dwa and rlw) exits non-zero on the first failed assertion
+and prints ``ok ...`` after each check.
 """
 
 import sys
@@ -76,14 +76,20 @@ def check_one_step_is_torchjds_aggregation(name: str, aggregator, tasks: list[Ta
     print(f"ok step {name}")
 
 
-def check_short_runs(prepared: str, weightings: tuple[str, ...]) -> None:
-    """``weightings`` train on this backend, record their weights and keep early stopping."""
+def check_short_runs(prepared: str, weightings: tuple[str, ...], architecture: str = "hard") -> None:
+    """``weightings`` train on this backend, record their weights and keep early stopping; on
+    ``architecture`` (soft sharing: 2 experts, its shared weights found in the tasks' graphs)."""
     names = ("t_target", "t_close", "t_reg")
+    network = (
+        {"architecture": architecture, "architecture_options": {"experts": 2}}
+        if architecture != "hard"
+        else {}
+    )
     for weighting in weightings:
         spec = RunSpec(
             tasks=list(names), target="t_target", n_train=120, seed=4,
             sharing_mask=[True, True, False, False], widths=(16, 8, 8, 4), max_epochs=3, patience=3,
-            batch_size=32, weighting=weighting,
+            batch_size=32, weighting=weighting, **network,
         )  # fmt: skip
         out = Path(tempfile.mkdtemp()) / weighting
         train_run(prepared, spec, out / "model.keras", out / "history.csv", out / "metrics.json", BACKEND)
@@ -96,7 +102,7 @@ def check_short_runs(prepared: str, weightings: tuple[str, ...]) -> None:
         doc = json.loads((out / "metrics.json").read_text())
         assert doc["training"]["weighting"]["name"] == weighting, doc["training"]
         keras.saving.load_model(out / "model.keras")
-    print(f"ok runs {' '.join(weightings)}")
+    print(f"ok runs {architecture}: {' '.join(weightings)}")
 
 
 if __name__ == "__main__":
@@ -108,5 +114,6 @@ if __name__ == "__main__":
         check_one_step_is_torchjds_aggregation("pcgrad", tjd.PCGrad(), two)
         check_one_step_is_torchjds_aggregation("upgrad", tjd.UPGrad(), three)
         check_short_runs(sys.argv[1], ("pcgrad", "upgrad", "uw"))
+        check_short_runs(sys.argv[1], ("pcgrad",), architecture="mmoe")
     else:
         check_short_runs(sys.argv[1], ("uw", "dwa", "rlw"))
