@@ -10,10 +10,15 @@ reports the median of the epoch times over interleaved repeats (epoch 1, which c
 out), rows per second, the speed-up over plain Keras/TF float32 fit of the same model, peak RSS
 and the start-up (``import keras``) time. The limit of a path is the step's matmul FLOPs at the
 best matmul throughput measured here (PyTorch/oneDNN, float32 and bfloat16, at the model's shapes)
-plus one fused Adam step per batch. (The default study's wall time and split: ``bench_study.py``.)
+plus one fused Adam step per batch. Loss weightings (``--weightings``, default ``uw`` and
+``upgrad``) add rows ``<path>/<model>+<weighting>`` of the first model on every path that trains
+them (gradient methods: PyTorch only), the same network as ``<path>/<model>``; a gradient method's
+step takes one backward pass per task, so its limit adds a backward pass through the shared layers
+per further task. (The default study's wall time and split: ``bench_study.py``.)
 
     .venv/bin/python benchmarks/bench_training.py [--rows 25000] [--repeats 3] [--epochs 3]
         [--paths tensorflow/float32,torch/bfloat16,...] [--models low,high,cross_stitch,mmoe,cgc,ple]
+        [--weightings uw,upgrad]
 
 Writes results/bench/training.json and prints a table. Absolute times drift on shared machines;
 compare ratios from one run.
@@ -65,7 +70,7 @@ if loop:
     from benchmarks.torch_loop import train_epochs
     source = BatchSource(features, np.arange(rows), targets, 128)
     times = train_epochs(keras_dataset(source, shuffle=True, seed=0), spec.sharing_mask, epochs)
-else:
+else:  # a weighting's trainer adds its own callback (the weights of each epoch) inside fit
     model, trainer = impl.build_trainer(network_builder(spec, tasks, 5000), spec, tasks, precision)
     # the batches the product feeds this path: dense, or their non-zeros (PyTorch on a CPU)
     source = BatchSource(features, np.arange(rows), targets, 128, sparse=impl.reads_sparse_batches(trainer))
@@ -155,13 +160,18 @@ def architecture_defaults(name: str) -> dict:
 
 
 def network_fields(model: str) -> dict:
-    """The ``RunSpec`` fields of benchmark model ``model``: a preset's mask or an architecture."""
+    """The ``RunSpec`` fields of benchmark model ``model``: a preset's mask or an architecture,
+    and the weighting of ``<preset or architecture>+<weighting>`` (``low+uw``)."""
     from mtrl.architectures import swept_architectures
     from mtrl.architectures.presets import BUILTIN_PRESETS
+    from mtrl.sharing import split_entry
 
-    if model in swept_architectures():
-        return {"architecture": model, "architecture_options": architecture_defaults(model)}
-    return {"sharing_mask": [bool(v) for v in BUILTIN_PRESETS[model]]}
+    network, weighting = split_entry(model)
+    if network in swept_architectures():
+        fields = {"architecture": network, "architecture_options": architecture_defaults(network)}
+    else:
+        fields = {"sharing_mask": [bool(v) for v in BUILTIN_PRESETS[network]]}
+    return {**fields, "weighting": weighting}
 
 
 def model_size(model: str, tasks: int = 3) -> tuple[int, int]:
@@ -171,28 +181,50 @@ def model_size(model: str, tasks: int = 3) -> tuple[int, int]:
     the first layers (those that read the input) need no input gradient. Hard-sharing masks: the
     exact products; an architecture: 2 FLOPs per weight and pass, its first layers' weights found
     as the part of its (closed-form) parameter count that grows with the input's width (the
-    mixing of experts and towers, a few FLOPs per activation, is left out).
+    mixing of experts and towers, a few FLOPs per activation, is left out). ``model``: a preset or
+    an architecture, or either with a weighting (``low+uw``); a gradient method's step has one
+    backward pass per task through the shared weights (of an architecture: counted as if every
+    weight were shared, an upper bound).
     """
     from mtrl.architectures import swept_architectures
     from mtrl.architectures.presets import BUILTIN_PRESETS
+    from mtrl.sharing import split_entry
+    from mtrl.weightings import get as weighting_class
 
-    if model in swept_architectures():
+    network, weighting = split_entry(model)
+    backward_passes = tasks if weighting_class(weighting).uses_gradients else 1
+    if network in swept_architectures():
         from mtrl.architectures import create
         from mtrl.tasks import TaskSpec
 
-        arch = create(model, WIDTHS, DROPOUT, **architecture_defaults(model))
+        arch = create(network, WIDTHS, DROPOUT, **architecture_defaults(network))
         specs = [TaskSpec(f"t{i}", "binary") for i in range(tasks)]
         dim = LAYERS[0][0]
         params = arch.parameter_count(dim, specs)
         first = dim * (arch.parameter_count(dim + 1, specs) - params)
         head = arch.output_dim(dim)
-        return 2 * 2 * first + 2 * 3 * (params - first) + 6 * head * tasks, params + (head + 1) * tasks
+        flops = 2 * (1 + backward_passes) * first + 2 * (1 + 2 * backward_passes) * (params - first)
+        return flops + 6 * head * tasks, params + (head + 1) * tasks
     flops = params = 0
-    for depth, ((k, n), shared) in enumerate(zip(LAYERS, BUILTIN_PRESETS[model], strict=True)):
+    for depth, ((k, n), shared) in enumerate(zip(LAYERS, BUILTIN_PRESETS[network], strict=True)):
         copies = 1 if shared else tasks
-        flops += 2 * k * n * copies * (2 if depth == 0 else 3)
+        backward = (1 if depth == 0 else 2) * (backward_passes if shared else 1)
+        flops += 2 * k * n * copies * (1 + backward)
         params += (k + 1) * n * copies
     return flops + 6 * 128 * tasks, params + 129 * tasks
+
+
+def weighting_configs(paths: list[str], model: str, weightings: list[str]) -> list[tuple[str, str]]:
+    """(path, ``<model>+<weighting>``) for each weighting on each Keras path that trains it
+    (``model``: a preset or an architecture)."""
+    from mtrl.weightings import supports_backend
+
+    return [
+        (path, f"{model}+{name}")
+        for name in weightings
+        for path in paths
+        if not path.startswith("loop/") and supports_backend(name, path.split("/")[0])
+    ]
 
 
 def main() -> None:
@@ -203,18 +235,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--paths", default=PATHS, help="backend/precision pairs; loop = hand-written PyTorch")
     parser.add_argument("--models", default="low,high,cross_stitch,mmoe,cgc,ple")
+    parser.add_argument(
+        "--weightings", default="uw,upgrad", help="loss weightings (first model); '' for none"
+    )
     parser.add_argument("--out", default=str(REPO / "results/bench/training.json"))
     args = parser.parse_args()
     paths = args.paths.split(",")
+    models = args.models.split(",")
     # the hand-written loop builds hard-sharing masks only
-    configs = [
-        (p, m) for m in args.models.split(",") for p in paths if not (p.startswith("loop/") and _is_arch(m))
-    ]
+    configs = [(p, m) for m in models for p in paths if not (p.startswith("loop/") and _is_arch(m))]
+    configs += weighting_configs(paths, models[0], [w for w in args.weightings.split(",") if w])
     samples: dict[str, list] = {f"{p}/{m}": [] for p, m in configs}
     starts: dict[str, list] = {p: [] for p in paths}
     rss: dict[str, float] = {}
     sys.path.insert(0, str(REPO))
     from benchmarks.bench_data import load_data
+    from mtrl.sharing import split_entry
 
     load_data(args.rows)  # generate and cache the data set once, outside the timed processes
     for repeat in range(args.repeats):  # interleaved: every configuration once per round
@@ -227,19 +263,21 @@ def main() -> None:
             starts[path].append(res["import_seconds"])
             rss[f"{path}/{sharing}"] = max(rss.get(f"{path}/{sharing}", 0), res["peak_rss_mib"])
             print(f"round {repeat + 1}: {path}/{sharing}: {res['epoch_seconds']}", flush=True)
-    sizes = {m: model_size(m) for m in args.models.split(",")}
-    hardware = child(_LIMIT, str(args.threads), json.dumps({m: p for m, (_, p) in sizes.items()}))
+    sizes = {m: model_size(m) for m in dict.fromkeys(m for _, m in configs)}
+    hardware = child(
+        _LIMIT, str(args.threads), json.dumps({m.replace("+", "_"): p for m, (_, p) in sizes.items()})
+    )
     best_gflops = max(hardware["matmul_gflops_float32"], hardware["matmul_gflops_bfloat16"])
     steps = -(-args.rows // 128)
     table = {}
     for key, values in samples.items():
         path, sharing = key.rsplit("/", 1)
         median = statistics.median(values)
-        reference = samples.get(f"tensorflow/float32/{sharing}")
+        reference = samples.get(f"tensorflow/float32/{split_entry(sharing)[0]}")  # plain fit, same network
         # the limit: matmul FLOPs at the best matmul throughput + one fused Adam step per batch
         limit = (
             sizes[sharing][0] * args.rows / (best_gflops * 1e9)
-            + steps * hardware[f"adam_step_seconds_{sharing}"]
+            + steps * hardware[f"adam_step_seconds_{sharing.replace('+', '_')}"]
         )
         table[key] = {
             "seconds_per_epoch": round(median, 3),
@@ -283,8 +321,9 @@ def main() -> None:
 
 def _is_arch(model: str) -> bool:
     from mtrl.architectures import swept_architectures
+    from mtrl.sharing import split_entry
 
-    return model in swept_architectures()
+    return split_entry(model)[0] in swept_architectures()
 
 
 def _cpu_bf16() -> bool:

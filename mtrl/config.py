@@ -28,7 +28,7 @@ from mtrl.kinds import SINGLE_SHARING
 from mtrl.metric_names import check_metric_setting
 from mtrl.schema import load_schema
 from mtrl.schema_errors import explain, outermost
-from mtrl.sharing import check_sharing, preset_entries
+from mtrl.sharing import check_sharing, preset_names
 from mtrl.tasks import slug_clash, task_slug
 
 log = logging.getLogger(__name__)
@@ -281,7 +281,7 @@ def _check_split(config: dict[str, Any]) -> None:
 
 def _warn_unshared(config: dict[str, Any], masks: dict[str, tuple[bool, ...]]) -> None:
     """Log a warning for each preset under ``sharing`` that shares no layer."""
-    for preset in preset_entries(config):
+    for preset in preset_names(config):
         if not any(masks[preset]):
             log.warning(
                 "sharing: preset %r = %s shares no layer: its multi-task runs are single-task networks "
@@ -295,13 +295,15 @@ def sharing_masks(config: dict[str, Any]) -> dict[str, tuple[bool, ...]]:
     """The sharing mask of every preset that fits ``model.widths``, by name.
 
     The study's preset table (built-ins and ``sharing_presets``), read once: each preset named
-    under ``sharing`` (its entries that are not architectures) and the single-task baseline's
+    under ``sharing`` (the networks of its entries that are not architectures: ``low`` of
+    ``low+uw``, :func:`mtrl.sharing.preset_names`) and the single-task baseline's
     (:data:`mtrl.kinds.SINGLE_SHARING`, every layer private) must exist and fit, else
-    :class:`ConfigError`.
+    :class:`ConfigError`. Keys are presets, not entries: a run's mask is its entry's preset's
+    (:func:`mtrl.sharing.sharing_parameters`).
     """
     n_layers = len(config["model"]["widths"])
     try:
-        masks = resolve_masks([*preset_entries(config), SINGLE_SHARING], n_layers, config["sharing_presets"])
+        masks = resolve_masks([*preset_names(config), SINGLE_SHARING], n_layers, config["sharing_presets"])
     except PresetError as err:
         raise ConfigError(str(err)) from None
     if any(masks[SINGLE_SHARING]):

@@ -43,3 +43,4 @@ class RunSpec:
     architecture: str = DEFAULT_ARCHITECTURE  # the sharing strategy (mtrl.architectures)
     architecture_options: Mapping[str, Any] = field(default_factory=dict)  # its own options
     weighting: str = DEFAULT_WEIGHTING  # how per-task losses make the update (mtrl.weightings)
+    weighting_options: Mapping[str, Any] = field(default_factory=dict)  # config weightings.<name>

@@ -17,7 +17,7 @@ from mtrl.config import (
     study_seeds,
     study_tasks,
 )
-from mtrl.sharing import architecture_entries, sharing_parameters
+from mtrl.sharing import sharing_parameters
 from mtrl.data import download as official_files
 from mtrl.data.plan import auxiliary_from_target_rows
 from mtrl.data.plan_notes import PlanNotes
@@ -54,10 +54,10 @@ TASKS = study_tasks(config)
 TASK_OF_SLUG = {task_slug(t): t for t in TASKS}
 # the training rules' messages: which runs the prepared data cap or leave out (mtrl.data.plan_notes)
 PLAN_NOTES = PlanNotes(DATA, TASKS, config["target"], config["train_sizes"])
-# preset -> sharing mask, of every preset that fits model.widths (the single-task runs use "none")
+# preset -> sharing mask, of the presets that the entries of `sharing` name (the single-task runs
+# use "none"); an entry "<preset or architecture>+<weighting>" (low+uw, mmoe+pcgrad) is read by
+# mtrl.sharing.split_entry, in sharing_parameters
 SHARING_MASKS = sharing_masks(config)
-# entries of `sharing` that name a soft-sharing architecture (cross_stitch, mmoe, cgc, ple)
-SHARING_ARCHITECTURES = architecture_entries(config)
 MTL_RUN = f"{RESULTS}/runs/{{coupling}}/{{sharing}}/n{{n_train}}/seed{{seed}}"
 STL_RUN = f"{RESULTS}/runs/single/{{task}}/n{{n_train}}/seed{{seed}}"
 
@@ -68,7 +68,7 @@ def _alternatives(names):
 
 wildcard_constraints:
     coupling=_alternatives(COUPLINGS),
-    sharing=_alternatives([*SHARING_MASKS, *SHARING_ARCHITECTURES]),
+    sharing=_alternatives(config["sharing"]),
     task=_alternatives(TASK_OF_SLUG),
     n_train=r"\d+",
     seed=r"\d+",
@@ -166,7 +166,8 @@ def multitask_params(wildcards):
         target=config["target"],
         n_train=int(wildcards.n_train),
         seed=int(wildcards.seed),
-        # a preset's mask, or an architecture's name and options (mtrl.sharing)
+        # a preset's mask, or an architecture's name and options, and the entry's weighting
+        # (mtrl.sharing: none for equal weighting, so plain entries keep their parameters)
         **sharing_parameters(config, wildcards.sharing, SHARING_MASKS),
         labels=dict(
             kind=MULTITASK, coupling=wildcards.coupling, sharing=wildcards.sharing

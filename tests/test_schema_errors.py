@@ -40,8 +40,8 @@ def _error(**overrides) -> str:
         (
             {"nope": 1},
             "config: unknown key 'nope'; allowed keys: results, target, couplings, auto_couplings, sharing, "
-            "sharing_presets, architectures, train_sizes, seeds, backend, precision, findings, model, "
-            "training, data, download",
+            "weightings, sharing_presets, architectures, train_sizes, seeds, backend, precision, findings, "
+            "model, training, data, download",
         ),
     ],
 )
@@ -86,7 +86,7 @@ def test_the_cases_of_issue_14_in_one_line(overrides, message):
         ),
         (
             {"sharing": ["low", "my preset"]},
-            "sharing.1: 'my preset' does not match '^[A-Za-z][A-Za-z0-9_]*$'",
+            "sharing.1: 'my preset' does not match '^[A-Za-z][A-Za-z0-9_]*([+][A-Za-z][A-Za-z0-9_]*)?$'",
         ),
         ({"download": {"sha256": {"x.zip": "ab"}}}, "download.sha256: 'x.zip' is not one of ['mxm_"),
     ],

@@ -10,7 +10,7 @@ from mtrl.architectures.hard import HardSharing
 from mtrl.architectures.mmoe import MultiGateMixtureOfExperts
 from mtrl.architectures.ple import ProgressiveLayeredExtraction
 from mtrl.config import ConfigError, load_config, sharing_masks
-from mtrl.sharing import architecture_entries, preset_entries, sharing_parameters
+from mtrl.sharing import architecture_entries, preset_entries, preset_names, sharing_parameters, split_entry
 from mtrl.spec import RunSpec
 
 SOFT = {**MINIMAL, "sharing": ["low", "cross_stitch", "mmoe", "cgc", "ple"]}
@@ -53,6 +53,77 @@ def test_run_parameters_of_a_preset_and_of_an_architecture():
     }
     with pytest.raises(ConfigError):
         load_config({**SOFT, "architectures": {"ple": {"expert_widths": [8, 4, 4]}}})  # 4 dropout rates
+
+
+def test_architectures_with_a_weighting_are_entries_of_sharing():
+    config = load_config(
+        {
+            **MINIMAL,
+            "sharing": ["low", "low+uw", "mmoe", "mmoe+uw", "cross_stitch+dwa"],
+            "weightings": {"dwa": {"temperature": 1}},
+        }
+    )
+    assert [split_entry(e) for e in config["sharing"]] == [
+        ("low", "equal"),
+        ("low", "uw"),
+        ("mmoe", "equal"),
+        ("mmoe", "uw"),
+        ("cross_stitch", "dwa"),
+    ]
+    assert architecture_entries(config) == ["mmoe", "mmoe+uw", "cross_stitch+dwa"]
+    assert preset_entries(config) == ["low", "low+uw"] and preset_names(config) == ["low"]
+    masks = sharing_masks(config)
+    mmoe = sharing_parameters(config, "mmoe", masks)
+    assert mmoe == {"architecture": "mmoe", "architecture_options": config["architectures"]["mmoe"]}
+    assert sharing_parameters(config, "mmoe+uw", masks) == {
+        **mmoe,
+        "weighting": "uw",
+        "weighting_options": {},
+    }
+    assert sharing_parameters(config, "cross_stitch+dwa", masks) == {
+        "architecture": "cross_stitch",
+        "architecture_options": {"layers": "all", "alpha_same": 0.9},
+        "weighting": "dwa",
+        "weighting_options": {"temperature": 1},
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"sharing": ["mmoe+gradnorm"]},
+            "sharing: 'mmoe+gradnorm' names unknown weighting 'gradnorm'; known weightings: aligned_mtl, ",
+        ),
+        (
+            {"sharing": ["mtan+uw"]},
+            "sharing: unknown preset 'mtan' (in 'mtan+uw'); available presets: full, high, interspersed, "
+            "low, none (define new ones under sharing_presets); or an architecture: cgc, cross_stitch, "
+            "mmoe, ple",
+        ),
+        (
+            {"sharing": ["mmoe+pcgrad"], "backend": "jax"},
+            "sharing: 'mmoe+pcgrad': weighting 'pcgrad' does not train on backend 'jax' (backend); "
+            "it trains on: torch",
+        ),
+        (
+            {"sharing": ["ple+uw"], "architectures": {"ple": {"levels": 5}}},
+            "architectures.ple.levels = 5: each level needs at least one expert layer",
+        ),
+    ],
+)
+def test_bad_architecture_weightings_stop_before_any_job(changes, message):
+    with pytest.raises(ConfigError) as err:
+        load_config({**SOFT, **changes})
+    assert str(err.value).startswith(message), str(err.value)
+
+
+def test_a_gradient_method_on_an_architecture_is_a_valid_entry():
+    """``mmoe+pcgrad`` on PyTorch: the gradient step finds the shared weights (the experts) in
+    the tasks' graphs (a short run: tests/weighting_checks.py)."""
+    config = load_config({**MINIMAL, "sharing": ["mmoe+pcgrad"], "backend": "torch"})
+    params = sharing_parameters(config, "mmoe+pcgrad", sharing_masks(config))
+    assert params["architecture"] == "mmoe" and params["weighting"] == "pcgrad"
 
 
 def test_a_run_spec_builds_its_architecture():

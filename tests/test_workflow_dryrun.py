@@ -50,9 +50,9 @@ def test_tiny_config_counts(tmp_path):
     assert counts["train_single_task"] == 4 * 2 * 2
 
 
-def test_architectures_config_sweeps_presets_and_architectures(tmp_path):
+def test_architectures_config_sweeps_presets_architectures_and_weightings(tmp_path):
     """configs/architectures.yaml: one run path per (coupling, sharing entry, size, seed), the
-    architectures' paths beside the preset's."""
+    architectures' paths and those with a loss weighting beside the preset's."""
     out = snakemake(
         "-n",
         "--cores",
@@ -64,9 +64,9 @@ def test_architectures_config_sweeps_presets_and_architectures(tmp_path):
     ).stdout
     config = load_config(REPO / "configs/architectures.yaml")
     n = len(config["train_sizes"]) * len(config["seeds"])
-    assert config["sharing"] == ["low", "cross_stitch", "mmoe", "ple"]
+    assert config["sharing"] == ["low", "low+uw", "low+upgrad", "cross_stitch", "mmoe", "mmoe+uw", "ple"]
     counts = job_counts(out)
-    assert counts["train_multitask"] == len(config["couplings"]) * 4 * n
+    assert counts["train_multitask"] == len(config["couplings"]) * 7 * n
     assert counts["train_single_task"] == 5 * n
     for sharing in config["sharing"]:
         assert f"{tmp_path}/r/runs/loose/{sharing}/n200/seed2/metrics.json" in out, sharing
