@@ -13,7 +13,9 @@ sys.path.insert(0, str(HERE.parent))
 
 from mtrl.runtime import has_gpu_hint  # noqa: E402  (after the path set-up)
 
-scripts = ["bench_prepare.py", "bench_training.py", "bench_study.py"] + (["gpu.py"] if has_gpu_hint() else [])
+scripts = ["bench_prepare.py", "bench_training.py", "bench_study.py", "verdicts.py"] + (
+    ["gpu.py"] if has_gpu_hint() else []
+)
 for script in scripts:
     print(f"== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], check=True)

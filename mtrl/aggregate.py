@@ -13,8 +13,9 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from mtrl.kinds import MULTITASK, SINGLE
+from mtrl.metric_names import metric_range
 from mtrl.numerics import numerics_label
-from mtrl.stats.intervals import mean_interval, paired_difference
+from mtrl.stats.intervals import bounded_mean_interval, paired_difference
 from mtrl.stats.pairing import paired_with_single
 from mtrl.tasks import higher_is_better
 
@@ -102,13 +103,23 @@ def histories_table(docs: Sequence[dict], histories: Sequence[pd.DataFrame]) -> 
 
 
 def summary_table(runs: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Mean, sd and confidence interval over seeds of each (run setting, task, split, metric)."""
+    """Mean, sd and confidence interval over seeds of each (run setting, task, split, metric).
+
+    The interval stays inside the metric's range (:func:`mtrl.stats.intervals.bounded_mean_interval`:
+    a t interval on the logit or log scale, back-transformed). ValueError naming the setting for a
+    metric without a known range or a value outside it.
+    """
     rows = []
     for key, group in runs.groupby(SUMMARY_KEYS, sort=True):
-        interval = mean_interval(group["value"], confidence)
+        setting = dict(zip(SUMMARY_KEYS, key, strict=False))
+        try:
+            interval = bounded_mean_interval(group["value"], metric_range(setting["metric"]), confidence)
+        except ValueError as err:
+            where = ", ".join(f"{k} {v}" for k, v in setting.items())
+            raise ValueError(f"runs table, {where}: {err}") from err
         rows.append(
             {
-                **dict(zip(SUMMARY_KEYS, key, strict=False)),
+                **setting,
                 "n_seeds": interval.n,
                 "mean": interval.mean,
                 "sd": interval.sd,

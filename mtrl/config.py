@@ -29,6 +29,7 @@ from mtrl.kinds import SINGLE_SHARING
 from mtrl.metric_names import check_metric_setting
 from mtrl.schema import load_schema
 from mtrl.schema_errors import explain, outermost
+from mtrl.sharing import check_sharing, preset_names
 from mtrl.tasks import slug_clash, task_slug
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ def check_config(config: dict[str, Any]) -> None:
             f"model.dropout = {config['model']['dropout']} needs one rate per hidden layer "
             f"(model.widths has {len(widths)})"
         )
+    check_sharing(config)
     _warn_unshared(config, sharing_masks(config))
     for task in config["training"]["loss_weights"]:
         if task not in study_tasks(config):
@@ -173,6 +175,25 @@ def check_config(config: dict[str, Any]) -> None:
     _check_replicates(config)
     _check_metric(config)
     _check_hypotheses(config)
+    _check_seed_rule(config)
+
+
+def _check_seed_rule(config: dict[str, Any]) -> None:
+    """``seeds``, when a rule: ``max`` at least ``initial`` (:class:`mtrl.stats.seed_rule.SeedRule`)."""
+    from mtrl.stats.seed_rule import seed_rule
+
+    try:
+        seed_rule(config["seeds"])
+    except ValueError as err:
+        raise ConfigError(f"{err} (seeds = {config['seeds']})") from None
+
+
+def study_seeds(config: dict[str, Any]) -> list[int]:
+    """The seeds every run of the study starts with: the list, or the rule's initial seeds."""
+    from mtrl.stats.seed_rule import seed_rule
+
+    rule = seed_rule(config["seeds"])
+    return list(config["seeds"]) if rule is None else rule.initial_seeds
 
 
 def _check_replicates(config: dict[str, Any]) -> None:
@@ -281,7 +302,7 @@ def _check_split(config: dict[str, Any]) -> None:
 
 def _warn_unshared(config: dict[str, Any], masks: dict[str, tuple[bool, ...]]) -> None:
     """Log a warning for each preset under ``sharing`` that shares no layer."""
-    for preset in config["sharing"]:
+    for preset in preset_names(config):
         if not any(masks[preset]):
             log.warning(
                 "sharing: preset %r = %s shares no layer: its multi-task runs are single-task networks "
@@ -295,12 +316,15 @@ def sharing_masks(config: dict[str, Any]) -> dict[str, tuple[bool, ...]]:
     """The sharing mask of every preset that fits ``model.widths``, by name.
 
     The study's preset table (built-ins and ``sharing_presets``), read once: each preset named
-    under ``sharing`` and the single-task baseline's (:data:`mtrl.kinds.SINGLE_SHARING`, every
-    layer private) must exist and fit, else :class:`ConfigError`.
+    under ``sharing`` (the networks of its entries that are not architectures: ``low`` of
+    ``low+uw``, :func:`mtrl.sharing.preset_names`) and the single-task baseline's
+    (:data:`mtrl.kinds.SINGLE_SHARING`, every layer private) must exist and fit, else
+    :class:`ConfigError`. Keys are presets, not entries: a run's mask is its entry's preset's
+    (:func:`mtrl.sharing.sharing_parameters`).
     """
     n_layers = len(config["model"]["widths"])
     try:
-        masks = resolve_masks([*config["sharing"], SINGLE_SHARING], n_layers, config["sharing_presets"])
+        masks = resolve_masks([*preset_names(config), SINGLE_SHARING], n_layers, config["sharing_presets"])
     except PresetError as err:
         raise ConfigError(str(err)) from None
     if any(masks[SINGLE_SHARING]):

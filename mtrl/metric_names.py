@@ -6,6 +6,8 @@ Pure vocabulary (no numpy, no pandas): :mod:`mtrl.metrics` computes these metric
 
 from __future__ import annotations
 
+import math
+
 CLASSIFICATION_METRICS = ("accuracy", "error", "balanced_accuracy", "roc_auc", "f1", "log_loss")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 #: the metrics of each task kind, as ``metrics.json`` records them
@@ -18,6 +20,15 @@ METRICS_OF_KIND = {
 METRIC_NAMES = CLASSIFICATION_METRICS + REGRESSION_METRICS
 #: the metrics computed at a decision threshold (argmax, or ``training.threshold`` for binary tasks)
 THRESHOLD_METRICS = ("accuracy", "error", "balanced_accuracy", "f1")
+
+#: the closed range ``(low, high)`` of each metric's values, an infinite end where it is unbounded:
+#: the interval of a metric's mean over seeds stays inside it
+#: (:func:`mtrl.stats.intervals.bounded_mean_interval`)
+METRIC_RANGES = {
+    **dict.fromkeys(("accuracy", "error", "balanced_accuracy", "roc_auc", "f1"), (0.0, 1.0)),
+    **dict.fromkeys(("log_loss", "rmse", "mae"), (0.0, math.inf)),
+    "r2": (-math.inf, 1.0),
+}
 
 AUTO = "auto"
 #: ``findings.metric: auto``: a ranking or proper scoring metric for classification, which sees
@@ -80,3 +91,21 @@ def metric_reason(metric: str, setting: str, kind: str | None) -> str:
     if kind is None:
         return f"{label}: the runs table does not record the target's kind"
     return f"{label}: {_AUTO_REASONS[kind]}"
+
+
+def metric_range(metric: str) -> tuple[float, float]:
+    """The range of ``metric``'s values (:data:`METRIC_RANGES`); ValueError naming an unknown metric."""
+    try:
+        return METRIC_RANGES[metric]
+    except KeyError:
+        raise ValueError(
+            f"metric {metric!r} has no known range; the metrics are {', '.join(METRIC_NAMES)}"
+        ) from None
+
+
+def range_label(bounds: tuple[float, float]) -> str:
+    """A range in interval notation: ``[0, 1]``, ``[0, inf)``, ``(-inf, 1]``."""
+    low, high = bounds
+    left = "(-inf" if math.isinf(low) else f"[{low:g}"
+    right = "inf)" if math.isinf(high) else f"{high:g}]"
+    return f"{left}, {right}"

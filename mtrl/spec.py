@@ -24,7 +24,7 @@ class RunSpec:
     target: str
     n_train: int
     seed: int
-    sharing_mask: Sequence[bool]
+    sharing_mask: Sequence[bool] = ()  # hard sharing's mask (recorded in metrics.json)
     widths: Sequence[int] = (1024, 512, 256, 128)
     dropout: Sequence[float] = (0.0, 0.0, 0.5, 0.5)
     activation: str = "relu"
@@ -42,7 +42,9 @@ class RunSpec:
     precision: str = "auto"  # auto | float32 | bfloat16 (resolved by the backend)
     labels: Mapping[str, Any] = field(default_factory=dict)  # run identity written to metrics.json
     architecture: str = DEFAULT_ARCHITECTURE  # the sharing strategy (mtrl.architectures)
+    architecture_options: Mapping[str, Any] = field(default_factory=dict)  # its own options
     weighting: str = DEFAULT_WEIGHTING  # how per-task losses make the update (mtrl.weightings)
+    weighting_options: Mapping[str, Any] = field(default_factory=dict)  # config weightings.<name>
     vary: Sequence[str] = ALWAYS  # what the seed varies (replicates.vary; mtrl.data.replicates)
     split_by: str | None = None  # the study's target, by which a re-drawn split is dealt (None: target)
     paired_init: bool = False  # initial weights drawn per tower, paired with the partner's (mtrl.model)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd  # at import: the warm worker's server loads it once for every job
 
-from mtrl import backends
+from mtrl import backends, weightings
 from mtrl.architectures import architecture_of
 from mtrl.calibration import NetworkShape
 from mtrl.data.prepared import PreparedData, read_prepared
@@ -86,7 +86,7 @@ def train_run(
         "saved": time.perf_counter(),
     }
     training = {
-        **_training_summary(history, monitor, spec.max_epochs, clock),
+        **_training_summary(history, monitor, spec, clock),
         "parameters": count_parameters(input_dim, inputs.tasks, architecture_of(spec)),
         "train_rows": len(inputs.train_rows),
     }
@@ -118,14 +118,15 @@ def _evaluate(model, inputs: RunInputs, spec: RunSpec) -> dict[str, Any]:
 
 
 def _training_summary(
-    history: Mapping[str, list[float]], monitor: str, max_epochs: int, clock: Mapping[str, float]
+    history: Mapping[str, list[float]], monitor: str, spec: RunSpec, clock: Mapping[str, float]
 ) -> dict[str, Any]:
-    """Epochs, the best epoch and where the run's time went (``clock``: when each phase began)."""
+    """Epochs, the best epoch, where the run's time went (``clock``: when each phase began) and
+    the weighting (:func:`mtrl.weightings.run_record`: nothing for equal weighting)."""
     epochs_trained = len(history["loss"])
     return {
         "epochs_trained": epochs_trained,
         "best_epoch": int(np.argmin(history[monitor])) + 1,
-        "stopped_early": epochs_trained < max_epochs,
+        "stopped_early": epochs_trained < spec.max_epochs,
         "training_seconds": round(clock["evaluate"] - clock["fit"], 3),
         "total_seconds": round(time.perf_counter() - clock["start"], 3),
         # where the rest went: building the model and its inputs, the final evaluation of the
@@ -133,6 +134,7 @@ def _training_summary(
         "setup_seconds": round(clock["fit"] - clock["start"], 3),
         "evaluation_seconds": round(clock["save"] - clock["evaluate"], 3),
         "saving_seconds": round(clock["saved"] - clock["save"], 3),
+        **weightings.run_record(spec, history),
     }
 
 
@@ -179,7 +181,8 @@ def run_document(
             "target": spec.target,
             "n_train": spec.n_train,
             "seed": spec.seed,
-            "sharing_mask": [int(v) for v in spec.sharing_mask],
+            # hard sharing: its "sharing_mask"; another architecture: its name and options
+            **architecture_of(spec).describe(),
             "backend": backend,
             "precision": precision,
             "device": device,

@@ -1,7 +1,7 @@
 rule collect_runs:
     input:
-        metrics=multitask_runs("metrics.json") + single_task_runs("metrics.json"),
-        histories=multitask_runs("history.csv") + single_task_runs("history.csv"),
+        metrics=study_runs("metrics.json"),
+        histories=study_runs("history.csv"),
     output:
         runs=report(
             f"{RESULTS}/tables/runs.csv",

@@ -14,12 +14,15 @@ from mtrl.config import (
     is_auto,
     run_parameters,
     sharing_masks,
+    study_seeds,
     study_tasks,
 )
+from mtrl.sharing import sharing_parameters
 from mtrl.data import download as official_files
 from mtrl.data.plan import auxiliary_from_target_rows
 from mtrl.data.plan_notes import PlanNotes
 from mtrl.kinds import MULTITASK, SINGLE, SINGLE_COUPLING, SINGLE_SHARING
+from mtrl.stats.seed_rule import read_seed_plan, seed_rule
 from mtrl.tasks import task_slug
 
 try:
@@ -37,6 +40,10 @@ DATA = f"{RESULTS}/data/prepared.h5"
 CHOSEN_COUPLINGS = f"{RESULTS}/tables/couplings.yaml"
 HYPOTHESES = f"{RESULTS}/tables/hypotheses.csv"
 PLAN = f"{RESULTS}/tables/plan.csv"
+# with a seeds rule: the seeds each training size gets, decided by checkpoint plan_seeds
+SEEDS_PLAN = f"{RESULTS}/tables/seeds.csv"
+SEED_RULE = seed_rule(config["seeds"])
+INITIAL_SEEDS = study_seeds(config)
 # backend, precision, device: resolved once per study (every training job reads the file and
 # trains in its precision); a `precision: auto` calibration measures this network
 NUMERICS = f"{RESULTS}/numerics.json"
@@ -47,7 +54,9 @@ TASKS = study_tasks(config)
 TASK_OF_SLUG = {task_slug(t): t for t in TASKS}
 # the training rules' messages: which runs the prepared data cap or leave out (mtrl.data.plan_notes)
 PLAN_NOTES = PlanNotes(DATA, TASKS, config["target"], config["train_sizes"])
-# preset -> sharing mask, of every preset that fits model.widths (the single-task runs use "none")
+# preset -> sharing mask, of the presets that the entries of `sharing` name (the single-task runs
+# use "none"); an entry "<preset or architecture>+<weighting>" (low+uw, mmoe+pcgrad) is read by
+# mtrl.sharing.split_entry, in sharing_parameters
 SHARING_MASKS = sharing_masks(config)
 MTL_RUN = f"{RESULTS}/runs/{{coupling}}/{{sharing}}/n{{n_train}}/seed{{seed}}"
 STL_RUN = f"{RESULTS}/runs/single/{{task}}/n{{n_train}}/seed{{seed}}"
@@ -59,31 +68,67 @@ def _alternatives(names):
 
 wildcard_constraints:
     coupling=_alternatives(COUPLINGS),
-    sharing=_alternatives(SHARING_MASKS),
+    sharing=_alternatives(config["sharing"]),
     task=_alternatives(TASK_OF_SLUG),
     n_train=r"\d+",
     seed=r"\d+",
 
 
-def multitask_runs(filename):
-    """One path per (coupling, sharing, size, seed) of the study."""
-    return expand(
-        f"{MTL_RUN}/{filename}",
-        coupling=COUPLINGS,
-        sharing=config["sharing"],
-        n_train=config["train_sizes"],
-        seed=config["seeds"],
-    )
+def multitask_runs(filename, seeds):
+    """One path per (coupling, sharing, size, seed) of the study; ``seeds``: size -> its seeds."""
+    return [
+        path
+        for n, size_seeds in seeds.items()
+        for path in expand(
+            f"{MTL_RUN}/{filename}",
+            coupling=COUPLINGS,
+            sharing=config["sharing"],
+            n_train=[n],
+            seed=size_seeds,
+        )
+    ]
 
 
-def single_task_runs(filename):
-    """One path per (task, size, seed): the single-task baselines of every task of the study."""
-    return expand(
-        f"{STL_RUN}/{filename}",
-        task=list(TASK_OF_SLUG),
-        n_train=config["train_sizes"],
-        seed=config["seeds"],
-    )
+def single_task_runs(filename, seeds):
+    """One path per (task, size, seed): the single-task baselines of every task of the study;
+    ``seeds``: size -> its seeds."""
+    return [
+        path
+        for n, size_seeds in seeds.items()
+        for path in expand(
+            f"{STL_RUN}/{filename}",
+            task=list(TASK_OF_SLUG),
+            n_train=[n],
+            seed=size_seeds,
+        )
+    ]
+
+
+def initial_seeds():
+    """Training size -> the seeds every study starts with (a list's, or a rule's initial seeds)."""
+    return {n: INITIAL_SEEDS for n in config["train_sizes"]}
+
+
+def study_seeds_by_size():
+    """Training size -> its seeds: the list, or (a rule) the seeds checkpoint plan_seeds decided."""
+    if SEED_RULE is None:
+        return initial_seeds()
+    return read_seed_plan(checkpoints.plan_seeds.get().output.seeds, SEED_RULE)
+
+
+def study_runs(filename):
+    """Input function: ``filename`` of every run of the study, multi-task and single-task."""
+
+    def paths(wildcards):
+        seeds = study_seeds_by_size()
+        return multitask_runs(filename, seeds) + single_task_runs(filename, seeds)
+
+    return paths
+
+
+def seed_plan_inputs(wildcards=None):
+    """The study's seed plan when its seeds follow a rule (for the findings), else nothing."""
+    return {"seeds": SEEDS_PLAN} if SEED_RULE is not None else {}
 
 
 def front_page():
@@ -105,6 +150,7 @@ def all_outputs():
         f"{RESULTS}/tables/task_correlations.csv",
         f"{RESULTS}/figures/forest.png",
         PLAN,
+        *seed_plan_inputs().values(),
         f"{RESULTS}/figures/learning_curves.png",
         f"{RESULTS}/figures/training_size.png",
         f"{RESULTS}/figures/gain_heatmap.png",
@@ -120,7 +166,9 @@ def multitask_params(wildcards):
         target=config["target"],
         n_train=int(wildcards.n_train),
         seed=int(wildcards.seed),
-        sharing_mask=list(SHARING_MASKS[wildcards.sharing]),
+        # a preset's mask, or an architecture's name and options, and the entry's weighting
+        # (mtrl.sharing: none for equal weighting, so plain entries keep their parameters)
+        **sharing_parameters(config, wildcards.sharing, SHARING_MASKS),
         labels=dict(
             kind=MULTITASK, coupling=wildcards.coupling, sharing=wildcards.sharing
         ),

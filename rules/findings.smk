@@ -33,6 +33,7 @@ rule confirm:
 
 rule findings:
     input:
+        unpack(seed_plan_inputs),
         runs=f"{RESULTS}/tables/runs.csv",
         hypotheses=HYPOTHESES,
         comparison=f"{RESULTS}/tables/comparison.csv",

@@ -8,7 +8,7 @@ import pandas as pd
 
 from mtrl.io import atomic_path
 from mtrl.logs import logged_to
-from mtrl.stats.answers import gains_table, hypotheses_table, power_table
+from mtrl.stats.answers import baseline_margins_table, gains_table, hypotheses_table, power_table
 from mtrl.stats.exclusions import read_plan, without_excluded
 from mtrl.tasks import primary_metric
 
@@ -19,7 +19,13 @@ with logged_to(snakemake.log[0]):
     gains = gains_table(runs, params.target, metric)
     tables = {
         snakemake.output.hypotheses: hypotheses_table(
-            gains, params.findings, metric, params.couplings, params.sharing, params.sizes
+            gains,
+            params.findings,
+            metric,
+            params.couplings,
+            params.sharing,
+            params.sizes,
+            margins=baseline_margins_table(runs, params.target, metric),
         ),
         snakemake.output.power: power_table(gains, params.findings, metric),
     }

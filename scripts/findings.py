@@ -29,6 +29,7 @@ with logged_to(snakemake.log[0]):
         metric=snakemake.params.metric,
         hypotheses=pd.read_csv(snakemake.input.hypotheses),
         numerics=read_numerics(snakemake.input.numerics),
+        seeds=pd.read_csv(snakemake.input.seeds) if hasattr(snakemake.input, "seeds") else None,
     )
     for path, content in (
         (snakemake.output.markdown, text),

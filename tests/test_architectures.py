@@ -117,7 +117,7 @@ def test_hard_sharing_on_torch_builds_the_frozen_initial_weights():
 
 
 def test_registry_gives_hard_sharing_by_name():
-    assert "hard" in ARCHITECTURES and ARCHITECTURES.names() == ["hard"]
+    assert "hard" in ARCHITECTURES and ARCHITECTURES.names() == ["cgc", "cross_stitch", "hard", "mmoe", "ple"]
     assert get("hard") is HardSharing
     arch = create("hard", WIDTHS, DROPOUT, "gelu", sharing_mask=[1, 1, 0, 0])
     assert isinstance(arch, HardSharing) and arch.activation == "gelu"
@@ -125,8 +125,11 @@ def test_registry_gives_hard_sharing_by_name():
 
 
 def test_unknown_name_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"unknown architecture 'mmoe'; known architectures: hard$"):
-        get("mmoe")
+    with pytest.raises(
+        ValueError,
+        match=r"unknown architecture 'mtan'; known architectures: cgc, cross_stitch, hard, mmoe, ple$",
+    ):
+        get("mtan")
 
 
 def test_a_new_strategy_is_one_class_registered_by_name():

@@ -20,6 +20,7 @@ from mtrl.config import (
 )
 from mtrl.data.download import REGISTRY
 from mtrl.schema import SCHEMA_PATH
+from mtrl.sharing import sharing_parameters, weighting_parameters
 from mtrl.train import RunSpec
 from workflow import REPO, tiny
 
@@ -344,3 +345,46 @@ def test_hypotheses_are_checked_with_the_config():
     config = with_defaults({**MINIMAL, "findings": {"hypotheses": [bad]}})
     with pytest.raises(ConfigError, match=r"findings.hypotheses\[0\] \(h\): .*medium"):
         check_config(config)
+
+
+def test_sharing_entries_with_a_weighting_have_their_presets_mask_and_parameters():
+    config = load_config(
+        tiny(sharing=["low", "low+uw", "high+pcgrad"], weightings={"dwa": {"temperature": 1}})
+    )
+    masks = sharing_masks(config)
+    assert "low+uw" not in masks and "high+pcgrad" not in masks  # presets, not entries
+    low = sharing_parameters(config, "low", masks)
+    assert low == {"sharing_mask": list(masks["low"])}  # equal: no weighting fields
+    assert sharing_parameters(config, "low+uw", masks) == {**low, "weighting": "uw", "weighting_options": {}}
+    assert config["weightings"]["cagrad"] == {"c": 0.5} and config["weightings"]["dwa"] == {"temperature": 1}
+    assert weighting_parameters(config, "low") == {}  # equal: the RunSpec default, parameters unchanged
+    assert weighting_parameters(config, "low+uw") == {"weighting": "uw", "weighting_options": {}}
+    params = weighting_parameters(config, "high+pcgrad")
+    assert (
+        RunSpec(tasks=["a", "b"], target="a", n_train=1, seed=0, sharing_mask=[1] * 4, **params).weighting
+        == "pcgrad"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"sharing": ["low+gradnorm"]},
+            "sharing: 'low+gradnorm' names unknown weighting 'gradnorm'; known weightings: aligned_mtl, ",
+        ),
+        (
+            {"sharing": ["low", "low+upgrad"], "backend": "jax"},
+            "sharing: 'low+upgrad': weighting 'upgrad' does not train on backend 'jax' (backend); "
+            "it trains on: torch",
+        ),
+        ({"sharing": ["nope+uw"]}, "sharing: unknown preset 'nope'"),
+        ({"sharing": ["low+"]}, "sharing.0: 'low+' does not match"),
+        ({"weightings": {"dwa": {"temperature": 0}}}, "weightings.dwa.temperature: 0 is"),
+        ({"weightings": {"gradnorm": {}}}, "weightings: unknown key 'gradnorm'"),
+    ],
+)
+def test_bad_weightings_are_config_errors(changes, message):
+    with pytest.raises(ConfigError) as err:
+        load_config(tiny(**changes))
+    assert message in str(err.value)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
+from mtrl.metric_names import METRIC_RANGES
 from mtrl.metrics import (
     baseline_metrics,
     classification_metrics,
@@ -145,3 +146,23 @@ def test_validation_threshold_keeps_one_half_unless_something_beats_it():
     # labels missing (NaN) are left out: without them the classes separate at 0.35
     y = np.array([0.0, np.nan, 1.0, 1.0])
     assert validation_threshold(y, np.array([0.3, 0.9, 0.4, 0.45])) == pytest.approx(0.35)
+
+
+@pytest.mark.parametrize("quality", ["perfect", "inverted", "noise"])
+def test_every_metric_lies_in_its_registered_range(quality):
+    # The summary's intervals stay in mtrl.metric_names.METRIC_RANGES: the metrics must too, at their
+    # extremes (a perfect and an inverted predictor reach the bounds of [0, 1]) as well as in between.
+    y = rng.integers(0, 2, 200)
+    p = {"perfect": y * 1.0, "inverted": 1.0 - y, "noise": rng.random(200)}[quality]
+    got = classification_metrics(y, np.stack([1 - p, p], axis=1))
+    target = rng.normal(size=200)
+    pred = {"perfect": target, "inverted": -3 * target, "noise": rng.normal(size=200)}[quality]
+    got |= regression_metrics(target, pred)
+    assert set(got) == set(METRIC_RANGES)
+    for name, value in got.items():
+        low, high = METRIC_RANGES[name]
+        assert low <= value <= high, f"{name} = {value} outside [{low}, {high}]"
+    if quality == "perfect":  # on the bounds
+        assert (got["error"], got["roc_auc"], got["f1"], got["rmse"], got["r2"]) == (0.0, 1.0, 1.0, 0.0, 1.0)
+    if quality == "inverted":
+        assert (got["accuracy"], got["balanced_accuracy"], got["roc_auc"]) == (0.0, 0.0, 0.0)

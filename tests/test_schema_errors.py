@@ -40,8 +40,8 @@ def _error(**overrides) -> str:
         (
             {"nope": 1},
             "config: unknown key 'nope'; allowed keys: results, target, couplings, auto_couplings, sharing, "
-            "sharing_presets, train_sizes, seeds, replicates, backend, precision, findings, model, training, "
-            "data, download",
+            "weightings, sharing_presets, architectures, train_sizes, seeds, replicates, backend, precision, "
+            "findings, model, training, data, download",
         ),
     ],
 )
@@ -75,7 +75,8 @@ def test_the_cases_of_issue_14_in_one_line(overrides, message):
         ),
         (
             {"seeds": "one"},
-            "seeds: 'one' is not of type 'array'; allowed: list of integer (at least 1 item; ",
+            "seeds: 'one' is none of these; allowed: list of integer (at least 1 item; no repeats; "
+            "items: >= 0) or mapping with keys initial, max, target_halfwidth, first",
         ),
         ({"train_sizes": [40, 0]}, "train_sizes.1: 0 is less than the minimum of 1; allowed: integer (>= 1)"),
         (
@@ -85,7 +86,7 @@ def test_the_cases_of_issue_14_in_one_line(overrides, message):
         ),
         (
             {"sharing": ["low", "my preset"]},
-            "sharing.1: 'my preset' does not match '^[A-Za-z][A-Za-z0-9_]*$'",
+            "sharing.1: 'my preset' does not match '^[A-Za-z][A-Za-z0-9_]*([+][A-Za-z][A-Za-z0-9_]*)?$'",
         ),
         ({"download": {"sha256": {"x.zip": "ab"}}}, "download.sha256: 'x.zip' is not one of ['mxm_"),
     ],

@@ -48,6 +48,8 @@ LIGHT = (
     "mtrl.ordering",
     "mtrl.plugins",
     "mtrl.architectures.presets",
+    "mtrl.architectures.checks",
+    "mtrl.sharing",
     "mtrl.weightings",
 )
 # framework-free at import time; their functions may import a framework once it is chosen
@@ -58,6 +60,10 @@ LAZY = (
     "mtrl.backends.jax",
     "mtrl.architectures",
     "mtrl.architectures.base",
+    "mtrl.architectures.experts",
+    "mtrl.architectures.cross_stitch",
+    "mtrl.architectures.mmoe",
+    "mtrl.architectures.ple",
     "mtrl.runtime",
     "mtrl.worker",
 )

@@ -13,10 +13,13 @@ from mtrl.weightings import WEIGHTINGS, Weighting, create, get
 from mtrl.weightings.equal import EqualWeighting
 
 
-def test_registry_gives_equal_weighting_by_name():
-    assert WEIGHTINGS.names() == ["equal"] and get("equal") is EqualWeighting
-    with pytest.raises(ValueError, match=r"unknown weighting 'dwa'; known weightings: equal$"):
-        get("dwa")
+def test_registry_gives_every_weighting_by_name():
+    assert get("equal") is EqualWeighting
+    scaling = ["equal", "uw", "dwa", "rlw"]
+    gradient = ["pcgrad", "cagrad", "mgda", "imtl_g", "nash_mtl", "aligned_mtl", "upgrad"]
+    assert WEIGHTINGS.names() == sorted(scaling + gradient)
+    with pytest.raises(ValueError, match=r"unknown weighting 'gradnorm'; known weightings: aligned_mtl, "):
+        get("gradnorm")
 
 
 def test_equal_weights_are_one_unless_set_and_never_change():

@@ -1,8 +1,8 @@
 """Dry runs: job counts and configuration errors, before any training."""
 
 import pytest
-import yaml
 
+from mtrl.config import load_config, study_seeds
 from workflow import REPO, job_counts, snakemake, tiny, tiny_config
 
 pytestmark = pytest.mark.workflow
@@ -24,8 +24,8 @@ CLOSE_TWINS = {
 def test_default_config_expands_the_full_grid(tmp_path):
     out = snakemake("-n", "--cores", "2", "--config", f"results={tmp_path}/results").stdout
     counts = job_counts(out)
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    n = len(config["train_sizes"]) * len(config["seeds"])
+    config = load_config(REPO / "config.yaml")
+    n = len(config["train_sizes"]) * len(study_seeds(config))  # a seeds rule: its initial seeds
     assert counts["train_multitask"] == len(config["couplings"]) * len(config["sharing"]) * n
     tasks = {t for members in config["couplings"].values() for t in members}
     assert counts["train_single_task"] == len(tasks) * n
@@ -48,6 +48,28 @@ def test_tiny_config_counts(tmp_path):
     counts = job_counts(snakemake("-n", "--cores", "2", "--configfile", str(tiny_config(tmp_path))).stdout)
     assert counts["train_multitask"] == 2 * 3 * 2 * 2
     assert counts["train_single_task"] == 4 * 2 * 2
+
+
+def test_architectures_config_sweeps_presets_architectures_and_weightings(tmp_path):
+    """configs/architectures.yaml: one run path per (coupling, sharing entry, size, seed), the
+    architectures' paths and those with a loss weighting beside the preset's."""
+    out = snakemake(
+        "-n",
+        "--cores",
+        "2",
+        "--configfile",
+        "configs/architectures.yaml",
+        "--config",
+        f"results={tmp_path}/r",
+    ).stdout
+    config = load_config(REPO / "configs/architectures.yaml")
+    n = len(config["train_sizes"]) * len(config["seeds"])
+    assert config["sharing"] == ["low", "low+uw", "low+upgrad", "cross_stitch", "mmoe", "mmoe+uw", "ple"]
+    counts = job_counts(out)
+    assert counts["train_multitask"] == len(config["couplings"]) * 7 * n
+    assert counts["train_single_task"] == 5 * n
+    for sharing in config["sharing"]:
+        assert f"{tmp_path}/r/runs/loose/{sharing}/n200/seed2/metrics.json" in out, sharing
 
 
 def test_one_run_by_path_needs_only_that_run(tmp_path):
@@ -78,6 +100,15 @@ def test_one_run_by_path_needs_only_that_run(tmp_path):
             CLOSE_TWINS,
             "invalid configuration: tasks 't close1' (couplings.tight) and 't_close1' (couplings.tight) "
             "share the file name 't_close1'",
+        ),
+        (
+            {"sharing": ["low", "ple"], "architectures": {"ple": {"levels": 5}}},
+            "invalid configuration: architectures.ple.levels = 5: each level needs at least one expert layer",
+        ),
+        (
+            {"sharing": ["mmoe"], "architectures": {"mmoe": {"levels": 2}}},
+            "invalid configuration: architectures.mmoe: unknown key 'levels'; allowed keys: experts, "
+            "expert_widths, expert_dropout (did you mean architectures.ple.levels?)",
         ),
         (
             {"data": {**DATA, "split": {"val_fraction": 0.6, "test_fraction": 0.6, "seed": 0}}},

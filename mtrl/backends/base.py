@@ -122,24 +122,39 @@ class Backend:
 
         ``model`` stays a plain functional model: save that one. ``trainer`` is ``model`` itself
         or a faster view of the same layers (:meth:`training_view`). In bfloat16 the layers are
-        built under :attr:`bfloat16_policy`.
+        built under :attr:`bfloat16_policy`. A weighting whose loss weights change in training
+        trains a view with the weights as variables (:mod:`mtrl.backends.loss_weighting`); a
+        gradient method trains the backend's :meth:`gradient_view`.
         """
         from mtrl import weightings
         from mtrl.model import compile_model
 
+        weighting = weightings.weighting_of(spec)
+        if not weightings.supports_backend(spec.weighting, self.name):
+            raise ValueError(
+                f"weighting {spec.weighting!r} does not train on backend {self.name!r}; it trains "
+                f"on: {', '.join(weighting.backends or ())}"
+            )
         policy = self.bfloat16_policy if precision == "bfloat16" else None
         with _dtype_policy(policy):
             model = build_model()
         trainer = self.training_view(model, precision, self.uses_device_rows(device_rows))
+        slugs = {task.name: task.slug for task in tasks}
+        if weighting.uses_gradients:
+            trainer = self.gradient_view(trainer, weighting, slugs)
+        elif not weighting.constant:
+            from mtrl.backends.loss_weighting import loss_weighted_view
+
+            trainer = loss_weighted_view(trainer, model, weighting, slugs)
         optimizer = self.optimizer(spec.optimizer, spec.learning_rate)
-        weighting = weightings.create(spec.weighting, spec.tasks, weights=spec.loss_weights)
-        if not weighting.constant:
-            raise ValueError(
-                f"weighting {spec.weighting!r} changes the weights in training: not supported yet"
-            )
-        loss_weights = weighting.loss_weights(0, {})  # constant: the weights of every epoch
+        # constant: the weights of every epoch; else 1 each, scaled in training by the view
+        loss_weights = weighting.loss_weights(0, {}) if weighting.constant else {}
         compile_model(trainer, tasks, optimizer, spec.learning_rate, loss_weights)
         return model, trainer
+
+    def gradient_view(self, trainer: keras.Model, weighting: Any, slugs: dict[str, str]) -> keras.Model:
+        """``trainer`` updating the shared weights by gradient method ``weighting`` (PyTorch only)."""
+        raise ValueError(f"gradient method weightings do not train on backend {self.name!r}")
 
     def uses_device_rows(self, requested: bool | None = None) -> bool:
         """Whether runs keep their rows on the accelerator (``requested``: force on or off)."""

@@ -21,6 +21,7 @@ from mtrl.findings.wording import (
     percent,
     seed_count,
     setting_label,
+    value_interval_method,
 )
 from mtrl.numerics import NUMERICS_KEYS, numerics_label
 from mtrl.stats.multiplicity import method_name
@@ -48,8 +49,9 @@ def header(
         + (f"{reason}. " if reason else "")
         + "A gain is "
         f"sign-adjusted so that a positive gain means multi-task is better than single-task on "
-        f"`{target}`, paired by seed and training size. Intervals are two-sided 95% t intervals over "
-        f"seeds; p-values are paired t-tests (scipy.stats), adjusted with the {method_name(method)} "
+        f"`{target}`, paired by seed and training size. Intervals of a gain are two-sided 95% t "
+        f"intervals over seeds; the interval of the {metric} itself is {value_interval_method(metric)}. "
+        f"P-values are paired t-tests (scipy.stats), adjusted with the {method_name(method)} "
         f"method (statsmodels) within each family of tests named below, at alpha = {alpha:g}. A "
         f"difference is called detectable only when its interval excludes zero and its adjusted p-value "
         f"is below alpha. The grid has {len(cells)} cells "
@@ -137,7 +139,8 @@ def _baseline_section(
             for _, r in joined.iterrows()
         ],
     )
-    return "\n".join(lines) + "\n\n" + table
+    caption = f"*{metric} (95% CI)*: the mean over seeds; its interval is {value_interval_method(metric)}."
+    return "\n".join(lines) + "\n\n" + table + "\n\n" + caption
 
 
 def _unadjusted_note(cells: pd.DataFrame, metric: str, method: str) -> str:

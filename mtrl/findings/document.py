@@ -11,6 +11,7 @@ from mtrl.findings.benefit import benefit_section, header, numerics_sentence
 from mtrl.findings.collapse import collapse_section
 from mtrl.findings.plan import plan_section
 from mtrl.findings.questions import auxiliary_section, coupling_section, sharing_section, size_section
+from mtrl.findings.seeds import seeds_section
 from mtrl.findings.verdicts import verdict_section
 from mtrl.ordering import ordered, sort_cells
 from mtrl.stats.exclusions import without_excluded, without_excluded_sizes
@@ -48,6 +49,7 @@ def write_findings(
     plan: pd.DataFrame | None = None,
     metric: str = "auto",
     hypotheses: pd.DataFrame | None = None,
+    seeds: pd.DataFrame | None = None,
 ) -> str:
     """Markdown answering the four research questions, every sentence citing the numbers behind it.
 
@@ -58,7 +60,7 @@ def write_findings(
     target's primary metric, resolved by :func:`mtrl.tasks.primary_metric`. ``hypotheses``
     (``tables/hypotheses.csv``): the confirmatory verdicts that open the text. ``numerics``: the
     study's ``numerics.json`` (:func:`mtrl.numerics.read_numerics`), for the header's sentence on what
-    the runs trained with.
+    the runs trained with. ``seeds``: ``tables/seeds.csv`` of a study whose seeds follow a rule.
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
@@ -81,6 +83,7 @@ def write_findings(
         header(target, metric, split, alpha, method, cells, reason, numerics_sentence(runs, numerics)),
         verdict_section(hypotheses, alpha, method),
         *([study_plan] if study_plan else []),
+        seeds_section(seeds),
         collapse_section(runs, target, split, coupling_order, sharing_order),
         benefit_section(cells, base, rel, summary, target, metric, split, alpha, method),
         size_section(cells, largest_detectable_size(cells), metric),

@@ -46,6 +46,8 @@ def _sentence(row: pd.Series, alpha: float) -> str:
         estimate += f"; the smallest effect these seeds detect at the stated power: {_value(row['mde'])}"
         if not math.isnan(float(row["seeds_needed"])):
             estimate += f", seeds needed for the effect of interest: {math.ceil(float(row['seeds_needed']))}"
+    if row["kind"] == "any_gain" and isinstance(row.get("note"), str) and row["note"]:
+        estimate += f" ({row['note']}; its interval simultaneous over the cells)"
     return f"{name}: {verdict}; {estimate}."
 
 

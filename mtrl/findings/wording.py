@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from mtrl.kinds import SINGLE
+from mtrl.metric_names import metric_range, range_label
+from mtrl.stats.intervals import scale_name
 
 
 def number(x: float) -> str:
@@ -24,6 +26,18 @@ def percent(x: float) -> str:
 def estimate(mean: float, lo: float, hi: float) -> str:
     """An estimate with its 95% interval."""
     return f"{number(mean)} (95% CI {number(lo)} to {number(hi)})"
+
+
+def value_interval_method(metric: str) -> str:
+    """How the interval of ``metric``'s own value (its mean over seeds, not a gain) is computed."""
+    bounds = metric_range(metric)
+    scale = scale_name(bounds)
+    if scale is None:
+        return "a two-sided 95% t interval over seeds"
+    return (
+        f"a two-sided 95% t interval over seeds on the {scale} scale, mapped back so that it stays "
+        f"within {range_label(bounds)}"
+    )
 
 
 def seed_count(counts: Iterable) -> str:

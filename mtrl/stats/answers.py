@@ -17,6 +17,7 @@ from mtrl.stats.confirmatory import COLUMNS, confirmatory_table
 from mtrl.stats.gains import seed_gains
 from mtrl.stats.hypotheses import parse_hypotheses
 from mtrl.stats.power import cell_power
+from mtrl.tasks import higher_is_better
 
 HYPOTHESES_COLUMNS = [*COLUMNS, "metric"]
 POWER_COLUMNS = ["coupling", "sharing", "n_train", "metric", "seeds", "sd", "mde", "seeds_needed", "alpha"]
@@ -26,6 +27,16 @@ def gains_table(runs: pd.DataFrame, target: str, metric: str, split: str = "test
     """One row per replicate of each multi-task cell: ``coupling, sharing, n_train, seed, gain``."""
     gains = seed_gains(runs, target, metric, split)
     return gains[["coupling", "sharing", "n_train", "seed", "gain"]]
+
+
+def baseline_margins_table(runs: pd.DataFrame, target: str, metric: str, split: str = "test") -> pd.DataFrame:
+    """One row per run of the target, single-task and multi-task: ``coupling, sharing, n_train, seed,
+    gain`` with ``gain`` the model's metric minus its trivial baseline's, positive = the model better
+    (single-task runs under the coupling ``single``)."""
+    rows = runs[(runs["task"] == target) & (runs["split"] == split) & (runs["metric"] == metric)]
+    sign = 1.0 if higher_is_better(metric) else -1.0
+    margins = rows.assign(gain=sign * (rows["value"] - rows["baseline"]))
+    return margins[["coupling", "sharing", "n_train", "seed", "gain"]].reset_index(drop=True)
 
 
 def _per_metric(setting: Mapping[str, float] | None, metric: str) -> float | None:
@@ -40,9 +51,11 @@ def hypotheses_table(
     couplings: Sequence[str],
     sharings: Sequence[str],
     sizes: Sequence[int],
+    margins: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The confirmatory family of ``findings.hypotheses`` with its verdicts (columns
-    :data:`HYPOTHESES_COLUMNS`), Holm-adjusted (or ``findings.adjustment``) within the family."""
+    :data:`HYPOTHESES_COLUMNS`), Holm-adjusted (or ``findings.adjustment``) within the family.
+    ``margins``: :func:`baseline_margins_table`, for ``baseline`` hypotheses."""
     hypotheses = parse_hypotheses(
         findings.get("hypotheses") or [], couplings=couplings, sharings=sharings, sizes=sizes
     )
@@ -56,6 +69,7 @@ def hypotheses_table(
         alpha=float(findings["alpha"]),
         power=float(findings["power"]),
         method=findings["adjustment"],
+        margins=margins,
     )
     return table.assign(metric=metric)[HYPOTHESES_COLUMNS]
 

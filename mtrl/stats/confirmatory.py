@@ -37,8 +37,11 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.weightstats import DescrStatsW
 
+from mtrl.stats.any_gain import any_gain_row
 from mtrl.stats.grid_model import GridModel, InteractionWald, SizeSlope, fit_grid_model
 from mtrl.stats.hypotheses import (
+    ANY_GAIN,
+    BASELINE,
     GREATER,
     INTERACTION,
     LESS,
@@ -160,9 +163,14 @@ def _power(row: dict, slope: SizeSlope | None, level: float, power: float, effec
 
 
 def _row(
-    gains: pd.DataFrame, hypothesis: Hypothesis, margin: float | None, alpha: float, grid: GridModel | None
+    gains: pd.DataFrame,
+    hypothesis: Hypothesis,
+    margin: float | None,
+    alpha: float,
+    grid: GridModel | None,
+    margins: pd.DataFrame | None = None,
 ) -> dict[str, object]:
-    """The unadjusted statistics of one hypothesis."""
+    """The unadjusted statistics of one hypothesis (a baseline hypothesis reads ``margins``)."""
     margin = hypothesis.margin if hypothesis.margin is not None else margin
     row: dict[str, object] = {
         "hypothesis": hypothesis.name,
@@ -173,7 +181,10 @@ def _row(
         "note": "",
     }
     if hypothesis.kind in REPLICATE_KINDS:
-        values, n_train = replicate_values(gains, hypothesis)
+        source = margins if hypothesis.kind == BASELINE else gains
+        if source is None:
+            raise ValueError(f"{hypothesis.name}: a baseline hypothesis needs the baseline margins table")
+        values, n_train = replicate_values(source, hypothesis)
         row.update(replicate_test(values, margin, alpha), n_train=n_train)
         if n_train is None:
             row["note"] = f"no gains at n_train={hypothesis.n_train} for {', '.join(hypothesis.couplings)}"
@@ -200,6 +211,7 @@ def confirmatory_table(
     power: float = POWER,
     method: str = "holm",
     grid: GridModel | None = None,
+    margins: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per hypothesis of the family, in declared order, with the columns of :data:`COLUMNS`.
 
@@ -214,14 +226,23 @@ def confirmatory_table(
     gain per e-fold of the training size); give the hypothesis its own ``margin`` where that does
     not fit.
     """
-    if grid is None and any(h.kind not in REPLICATE_KINDS for h in hypotheses):
+    if grid is None and any(h.kind in (SIZE_SLOPE, INTERACTION) for h in hypotheses):
         grid = fit_grid_model(gains, alpha)
-    rows = [_row(gains, h, margin, alpha, grid) for h in hypotheses]
-    level = alpha / max(1, len(rows))
-    for row in rows:
+    level = alpha / max(1, len(hypotheses))
+    rows = []
+    for h in hypotheses:
+        if h.kind == ANY_GAIN:
+            margin_h = h.margin if h.margin is not None else margin
+            row = any_gain_row(gains, h, margin_h, alpha, level, power, effect_of_interest)
+            rows.append(
+                {"hypothesis": h.name, "kind": h.kind, "direction": h.direction, "margin": margin_h, **row}
+            )
+            continue
+        row = _row(gains, h, margin, alpha, grid, margins)
         row.update(mde=math.nan, seeds_needed=math.nan)
         row.setdefault("seeds", 0)
         _power(row, grid.slope if grid is not None else None, level, power, effect_of_interest)
+        rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)  # drops the replicates' sd
     table["p_adjusted"] = adjust_p_values(table["p"], method)
     table["p_equivalence_adjusted"] = adjust_p_values(table["p_equivalence"], method)

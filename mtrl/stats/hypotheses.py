@@ -10,7 +10,14 @@ each a mapping with a ``name``, a ``kind`` and, but for the interaction, an expe
   size, paired by replicate;
 - ``size_slope``: the slope of the gain in log(n_train), averaged over couplings and sharing levels
   (from the grid model, :mod:`mtrl.stats.grid_model`);
-- ``interaction``: the coupling x sharing interaction (grid model; no direction).
+- ``interaction``: the coupling x sharing interaction (grid model; no direction);
+- ``baseline``: the target's primary metric minus its trivial baseline's (the majority class, an
+  ROC-AUC of 0.5, the training mean), sign-adjusted so that positive = the model beats it, for the
+  single-task runs (``coupling: single``) or one coupling's multi-task runs (pooled over sharing
+  levels as a gain) at one size: does the network learn anything at all?
+- ``any_gain``: some cell of the grid (coupling x sharing x size) gains: the smallest
+  Holm-adjusted p over the cells' tests in the stated direction (a min-p test of the global null),
+  equivalent when every cell is (intersection-union of their TOSTs).
 
 ``direction`` is ``greater`` (positive: multi-task better, the first coupling better, the gain
 growing with size), ``less`` or ``two-sided`` (the default). ``margin`` overrides the metric's
@@ -31,13 +38,18 @@ if TYPE_CHECKING:  # the declarations are checked with the config, before pandas
     import pandas as pd
 
 from mtrl.errors import ConfigError
+from mtrl.kinds import SINGLE_COUPLING
 
 GAIN = "gain"
 COUPLING_CONTRAST = "coupling_contrast"
 SIZE_SLOPE = "size_slope"
 INTERACTION = "interaction"
-KINDS = (GAIN, COUPLING_CONTRAST, SIZE_SLOPE, INTERACTION)
-REPLICATE_KINDS = (GAIN, COUPLING_CONTRAST)  # tested over replicates; the others by the grid model
+BASELINE = "baseline"
+ANY_GAIN = "any_gain"
+KINDS = (GAIN, COUPLING_CONTRAST, SIZE_SLOPE, INTERACTION, BASELINE, ANY_GAIN)
+# tested over replicates (a baseline on the model-minus-baseline margins); the grid model tests the
+# slope and the interaction, and any_gain combines the per-cell tests
+REPLICATE_KINDS = (GAIN, COUPLING_CONTRAST, BASELINE)
 
 GREATER = "greater"
 LESS = "less"
@@ -53,6 +65,8 @@ _KIND_KEYS = {
     COUPLING_CONTRAST: {"couplings", "n_train", "sharing"},
     SIZE_SLOPE: set(),
     INTERACTION: set(),
+    BASELINE: {"coupling", "n_train", "sharing"},
+    ANY_GAIN: set(),
 }
 
 
@@ -159,11 +173,12 @@ def parse_hypothesis(
         checker.fail(f"unknown key(s) {', '.join(unknown)} for kind {kind} (allowed: {allowed})")
     found: dict[str, Any] = {}
     if kind in REPLICATE_KINDS:
-        field = "coupling" if kind == GAIN else "couplings"
+        field = "couplings" if kind == COUPLING_CONTRAST else "coupling"
         if field not in entry:
             checker.fail(f"{field} is required for kind {kind}")
-        found["couplings"] = _names(checker, entry[field], field, 1 if kind == GAIN else 2)
-        _known(checker, found["couplings"], couplings, field)
+        found["couplings"] = _names(checker, entry[field], field, 2 if kind == COUPLING_CONTRAST else 1)
+        known = [*couplings, SINGLE_COUPLING] if kind == BASELINE and couplings is not None else couplings
+        _known(checker, found["couplings"], known, field)
         found["n_train"] = _size(checker, entry.get("n_train", SMALLEST), sizes)
         if entry.get("sharing") is not None:
             found["sharing"] = _names(checker, entry["sharing"], "sharing")
@@ -241,7 +256,7 @@ def replicate_values(gains: pd.DataFrame, hypothesis: Hypothesis) -> tuple[pd.Se
 
         return pd.Series(dtype=float, name="value"), None
     pooled = [pooled_gains(gains, c, n_train, hypothesis.sharing) for c in hypothesis.couplings]
-    if hypothesis.kind == GAIN:
+    if hypothesis.kind in (GAIN, BASELINE):
         return pooled[0], n_train
     first, second = pooled[0].align(pooled[1], join="inner")
     return (first - second).rename("value"), n_train

@@ -16,6 +16,7 @@ class EqualWeighting(Weighting):
     """Constant weights: ``weights[t]`` where given (a task of the run), else 1."""
 
     constant: ClassVar[bool] = True
+    run_fields: ClassVar[Mapping[str, str]] = {"weights": "loss_weights"}
 
     def __init__(self, tasks: Sequence[str], weights: Mapping[str, float] | None = None) -> None:
         super().__init__(tasks)

@@ -105,6 +105,13 @@ class TorchBackend(Backend):
 
         return autocast_view(model, "bfloat16" if precision == "bfloat16" else None)
 
+    def gradient_view(self, trainer, weighting, slugs):
+        """The training view whose steps combine the tasks' gradients of the shared weights by
+        ``weighting``'s TorchJD aggregator (:mod:`.gradients`)."""
+        from mtrl.backends.torch.gradients import gradient_view
+
+        return gradient_view(trainer, weighting, slugs)
+
     def optimizer(self, name: str, learning_rate: float):
         from mtrl.backends.torch.adam import fast_optimizer
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import keras
@@ -67,6 +68,9 @@ def fast_operation(operation, training: bool, float32_head: bool):
                 return activation(torch.addmm(bias.value, x, kernel.value))
 
             return dense
+    mixing = mixing_operation(operation)
+    if mixing is not None:
+        return mixing
     if isinstance(operation, keras.layers.Dropout) and operation.noise_shape is None:
         rate = float(operation.rate)
 
@@ -77,3 +81,36 @@ def fast_operation(operation, training: bool, float32_head: bool):
 
         return dropout
     return functional.operation_fn(operation, training=training)
+
+
+def mixing_operation(operation):
+    """A bare PyTorch callable for the layers that stack and mix towers or experts (the soft-sharing
+    architectures, :mod:`mtrl.architectures.experts` and :mod:`~mtrl.architectures.cross_stitch`):
+    ``Reshape``, ``Concatenate`` and a ``Dot`` over axes (1, 1) of a (batch, n) by a (batch, n, d)
+    tensor (a gated sum); None for anything else. Keras's ``Layer.__call__`` costs more than their maths.
+    """
+    if isinstance(operation, keras.layers.Reshape):
+        shape = tuple(operation.target_shape)
+        return lambda x, **_: x.reshape(x.shape[0], *shape)
+    if isinstance(operation, keras.layers.Concatenate):
+        axis = int(operation.axis)
+
+        def concatenate(inputs, **_: object) -> torch.Tensor:
+            dtype = functools.reduce(torch.promote_types, (t.dtype for t in inputs))
+            return torch.cat([t.to(dtype) for t in inputs], dim=axis)
+
+        return concatenate
+    if (
+        isinstance(operation, keras.layers.Dot)
+        and tuple(operation.axes) == (1, 1)
+        and not operation.normalize
+    ):
+
+        def gated_sum(inputs, **_: object) -> torch.Tensor:
+            gate, stack = inputs
+            if gate.ndim != 2 or stack.ndim != 3:
+                return operation(inputs)
+            return torch.bmm(gate.unsqueeze(1).to(stack.dtype), stack).squeeze(1)
+
+        return gated_sum
+    return None

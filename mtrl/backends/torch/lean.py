@@ -32,10 +32,10 @@ class LeanCompiled:
     """
 
     def __init__(self, model: keras.Model) -> None:
-        loss = model._compile_loss
+        loss = self.compile_loss = model._compile_loss
         self.losses = [
-            (path[0], wrapper.fn, wrapper._fn_kwargs, weight, tracker)
-            for (path, wrapper, weight, _), tracker in zip(
+            (path[0], wrapper.fn, wrapper._fn_kwargs, tracker)
+            for (path, wrapper, _weight, _), tracker in zip(
                 loss._flat_losses, loss.metrics or [None] * len(loss._flat_losses), strict=True
             )
         ]
@@ -95,21 +95,37 @@ class LeanCompiled:
             return None
 
     def loss(self, y, y_pred, sample_weight) -> torch.Tensor:
-        """The weighted total loss; updates each output's loss tracker like Keras's CompileLoss."""
+        """The weighted total loss; updates each output's loss tracker like Keras's CompileLoss.
+
+        The weights are read at each call from the compiled loss (fixed, or set in training by
+        :func:`mtrl.backends.loss_weighting.scaled_losses`).
+        """
         total = 0
-        for name, fn, kwargs, weight, tracker in self.losses:
+        weights = [entry.loss_weights for entry in self.compile_loss._flat_losses]
+        for value, weight in zip(self.task_losses(y, y_pred, sample_weight), weights, strict=True):
+            total = total + (value * weight if weight is not None else value)
+        return total
+
+    def task_losses(self, y, y_pred, sample_weight) -> list[torch.Tensor]:
+        """Each output's unweighted loss (in compile order); updates each output's loss tracker."""
+        values = []
+        for name, fn, kwargs, tracker in self.losses:
             y_t, y_p = squeeze_or_expand_to_same_rank(y[name].to(y_pred[name].dtype), y_pred[name])
             per_sample = fn(y_t, y_p, **kwargs)
             w = sample_weight[name].to(per_sample.dtype) if sample_weight is not None else None
-            values = per_sample if w is None else per_sample * w.reshape(per_sample.shape)
-            value = _divide_no_nan(torch.sum(values), torch.tensor(float(values.numel())))
+            weighted = per_sample if w is None else per_sample * w.reshape(per_sample.shape)
+            value = _divide_no_nan(torch.sum(weighted), torch.tensor(float(weighted.numel())))
             if tracker is not None:
                 n = y_p.shape[0]
                 with torch.no_grad():  # metric state stays out of the autograd graph
                     tracker.total.value.add_(value * n)
                     tracker.count.value.add_(float(n))
-            total = total + (value * weight if weight is not None else value)
-        return total
+            values.append(value)
+        return values
+
+    def output_names(self) -> list[str]:
+        """The outputs of :meth:`task_losses`, in its order."""
+        return [name for name, *_ in self.losses]
 
     def update_metrics(self, y, y_pred, sample_weight) -> None:
         """Update the weighted metrics like Keras's CompileMetrics (Mean over label-masked rows)."""

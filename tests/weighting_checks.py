@@ -1,0 +1,119 @@
+"""Checks of the loss weightings on a backend other than the tests' own, in a process of its own.
+
+Run by tests/test_weighting_training.py: ``python tests/weighting_checks.py PREPARED BACKEND``
+(torch: the gradient methods' steps and short runs of pcgrad, upgrad and uw, and of pcgrad on
+MMoE; tensorflow: short runs of uw, dwa and rlw) exits non-zero on the first failed assertion
+and prints ``ok ...`` after each check.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mtrl.runtime import configure
+
+BACKEND = sys.argv[2]
+configure(BACKEND, threads=1)
+
+import json  # noqa: E402
+import tempfile  # noqa: E402
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from mtrl import backends  # noqa: E402
+from mtrl.tasks import TaskSpec  # noqa: E402
+from mtrl.train import RunSpec, network_builder, train_run  # noqa: E402
+
+LOSS = {"binary": keras.losses.binary_crossentropy, "regression": keras.losses.mean_squared_error}
+
+
+def check_one_step_is_torchjds_aggregation(name: str, aggregator, tasks: list[TaskSpec]) -> None:
+    """One SGD step (lr 0.1) moves each shared weight by -lr * TorchJD's aggregation of the tasks'
+    gradients and each private weight by -lr * its own task's gradient."""
+    impl = backends.get("torch")
+    spec = RunSpec(
+        tasks=[t.name for t in tasks], target=tasks[0].name, n_train=8, seed=0,
+        sharing_mask=[True, True, False], widths=(8, 6, 4), dropout=(0.0, 0.0, 0.0),
+        optimizer="sgd", learning_rate=0.1, weighting=name,
+    )  # fmt: skip
+    impl.seed(0)
+    model, trainer = impl.build_trainer(network_builder(spec, tasks, 20), spec, tasks, "float32")
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.random((8, 20)), dtype=torch.float32)
+    y = {t.slug: torch.tensor(rng.integers(0, 2, (8, 1)), dtype=torch.float32) for t in tasks}
+    weight = {t.slug: torch.ones(8) for t in tasks}
+    params = [v.value for v in model.trainable_weights]
+    before = [p.detach().clone() for p in params]
+    outputs = model(x, training=False)
+    grads = {
+        t.slug: torch.autograd.grad(
+            torch.mean(LOSS[t.kind](y[t.slug], outputs[t.slug])), params, retain_graph=True, allow_unused=True
+        )
+        for t in tasks
+    }
+    shared = [j for j in range(len(params)) if sum(grads[t.slug][j] is not None for t in tasks) > 1]
+    jacobian = torch.stack([torch.cat([grads[t.slug][j].reshape(-1) for j in shared]) for t in tasks])
+    torch.manual_seed(0)
+    direction = aggregator(jacobian)
+    torch.manual_seed(0)
+    trainer.train_on_batch(x, y, sample_weight=weight)
+    offset = 0
+    for j, (old, p) in enumerate(zip(before, params, strict=True)):
+        if j in shared:
+            part = direction[offset : offset + p.numel()].reshape(p.shape)
+            offset += p.numel()
+        else:
+            part = next(grads[t.slug][j] for t in tasks if grads[t.slug][j] is not None)
+        assert torch.allclose(p.detach(), old - 0.1 * part, atol=1e-6), (
+            name,
+            model.trainable_weights[j].path,
+        )
+    assert len(shared) == 4, shared  # the two shared Dense layers' kernels and biases
+    print(f"ok step {name}")
+
+
+def check_short_runs(prepared: str, weightings: tuple[str, ...], architecture: str = "hard") -> None:
+    """``weightings`` train on this backend, record their weights and keep early stopping; on
+    ``architecture`` (soft sharing: 2 experts, its shared weights found in the tasks' graphs)."""
+    names = ("t_target", "t_close", "t_reg")
+    network = (
+        {"architecture": architecture, "architecture_options": {"experts": 2}}
+        if architecture != "hard"
+        else {}
+    )
+    for weighting in weightings:
+        spec = RunSpec(
+            tasks=list(names), target="t_target", n_train=120, seed=4,
+            sharing_mask=[True, True, False, False], widths=(16, 8, 8, 4), max_epochs=3, patience=3,
+            batch_size=32, weighting=weighting, **network,
+        )  # fmt: skip
+        out = Path(tempfile.mkdtemp()) / weighting
+        train_run(prepared, spec, out / "model.keras", out / "history.csv", out / "metrics.json", BACKEND)
+        history = pd.read_csv(out / "history.csv")
+        weights = history[[f"weight_{t}" for t in names]].to_numpy()
+        assert len(history) == 3 and np.isfinite(history["loss"]).all() and (weights > 0).all(), history
+        if weighting in ("dwa", "rlw"):  # weights fixed in each epoch: the loss is their weighted sum
+            losses = history[[f"{t}_loss" for t in names]].to_numpy()
+            assert np.allclose(history["loss"], (weights * losses).sum(axis=1), rtol=1e-4), history
+        doc = json.loads((out / "metrics.json").read_text())
+        assert doc["training"]["weighting"]["name"] == weighting, doc["training"]
+        keras.saving.load_model(out / "model.keras")
+    print(f"ok runs {architecture}: {' '.join(weightings)}")
+
+
+if __name__ == "__main__":
+    if BACKEND == "torch":
+        import torchjd.aggregation as tjd
+
+        two = [TaskSpec("a", "binary"), TaskSpec("b", "binary")]
+        three = [*two, TaskSpec("c", "binary")]
+        check_one_step_is_torchjds_aggregation("pcgrad", tjd.PCGrad(), two)
+        check_one_step_is_torchjds_aggregation("upgrad", tjd.UPGrad(), three)
+        check_short_runs(sys.argv[1], ("pcgrad", "upgrad", "uw"))
+        check_short_runs(sys.argv[1], ("pcgrad",), architecture="mmoe")
+    else:
+        check_short_runs(sys.argv[1], ("uw", "dwa", "rlw"))
