@@ -127,7 +127,7 @@ def study_runs(filename):
 
 
 def seed_plan_inputs(wildcards=None):
-    """The study's seed plan when its seeds follow a rule (for the findings), else nothing."""
+    """The study's seed plan when a precision rule sets its seeds (for the findings), else nothing."""
     return {"seeds": SEEDS_PLAN} if SEED_RULE is not None else {}
 
 
