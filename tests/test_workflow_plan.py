@@ -114,6 +114,8 @@ def _msd_config(tmp_path, **overrides) -> str:
     config = yaml.safe_load((REPO / "configs/msd-sample.yaml").read_text())
     config.update(results=str(tmp_path / "results"), seeds=[1, 2], sharing=["low"], **overrides)
     config["replicates"] = {"vary": ["init", "order"]}  # the runs' counts are the plan's (the fixed split)
+    # its confirmatory family names the sample's couplings and sizes, which these studies replace
+    config["findings"] = {**config.get("findings", {}), "hypotheses": []}
     config["model"] = {"widths": [64, 32, 16, 8], "dropout": [0.0, 0.0, 0.5, 0.5], "activation": "relu"}
     config["training"] = {**config["training"], "max_epochs": 5}
     path = tmp_path / "msd.yaml"
