@@ -29,7 +29,7 @@ REPORT_RULES := collect_runs summarise compare confirm findings plot_learning_cu
 	plot_gain_heatmap plot_forest plot_task_correlations
 report: setup
 	$(SNAKEMAKE) --configfile $(CONFIG) --rerun-triggers mtime --forcerun $(REPORT_RULES) \
-		--allowed-rules $(REPORT_RULES) task_correlations choose_couplings plan_study
+		--allowed-rules $(REPORT_RULES) task_correlations choose_couplings plan_study plan_seeds
 	$(SNAKEMAKE) --configfile $(CONFIG) --report $(RESULTS)/report.html
 
 # The slurm tests bring up a one-node Slurm on localhost (root + apt-get; they skip otherwise,
