@@ -42,7 +42,9 @@ def run_set(config: dict, k: int, root: Path, keep: bool) -> dict:
     root.mkdir(parents=True)
     path = root / "config.yaml"
     path.write_text(
-        yaml.safe_dump({**config, "results": str(root), "seeds": seeds_of_set(config["seeds"], k)})
+        yaml.safe_dump(
+            {**config, "results": str(root), "seeds": seeds_of_set(config["seeds"], k)}, sort_keys=False
+        )
     )
     snakemake = [str(Path(sys.executable).with_name("snakemake")), "--configfile", str(path), "--quiet"]
     t0 = time.perf_counter()
