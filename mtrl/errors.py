@@ -9,3 +9,7 @@ class NonFiniteLossError(FloatingPointError):
 
 class ConfigError(ValueError):
     """A configuration value that cannot work, with the key, the value and what is allowed."""
+
+
+class ReplicateError(RuntimeError):
+    """One replicate of a group trained in one program failed: its group fails, naming the seed."""

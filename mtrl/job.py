@@ -10,6 +10,7 @@ instead of the file. The job holds its run's lock (:func:`mtrl.runlock.run_lock`
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +44,25 @@ def run_job(
             backend,
             study_numerics=study_numerics,
         )
+
+
+def run_group_job(
+    data_path: str,
+    specs: list[dict[str, Any]],
+    outputs: list[dict[str, str]],
+    backend: str,
+    study_numerics: dict[str, str] | None = None,
+) -> None:
+    """Train the replicate group ``specs`` (``RunSpec`` keyword arguments, one per seed; see
+    :mod:`mtrl.group`), each run's outputs at ``outputs`` (``model``, ``history``, ``metrics``).
+
+    Holds the lock of every run of the group (taken in path order, so two groups never deadlock).
+    """
+    from mtrl.group import train_group
+
+    folders = sorted({str(Path(out["metrics"]).parent) for out in outputs})
+    with contextlib.ExitStack() as locks:
+        for folder in folders:
+            locks.enter_context(run_lock(folder))
+        data = cached_prepared(data_path)
+        train_group(data, [RunSpec(**spec) for spec in specs], outputs, backend, study_numerics)

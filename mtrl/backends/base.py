@@ -190,6 +190,11 @@ class Backend:
         val = BatchSource(features, val_rows, inputs.val_targets, val_batch, transform, sparse)
         return keras_dataset(train, True, spec.seed), keras_dataset(val, False, spec.seed)
 
+    def group_engine(self, spec: RunSpec) -> Callable[..., list[dict[str, Any]]] | None:
+        """The function that trains a replicate group of runs like ``spec`` stacked in one training
+        loop (:func:`mtrl.group.train_group`'s signature), or None: the runs one after the other."""
+        return None
+
     def prediction_plan(self, model: keras.Model) -> Any:
         """The plan that predicts ``model``'s outputs from sparse rows, or None for dense chunks.
 
