@@ -11,6 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,6 @@ def train_run(
     impl = backends.get(backend)
     impl.uses_device_rows(device_rows)  # a ValueError now on a backend without device rows
     keras = impl.import_keras()
-    from mtrl.model import count_parameters, with_original_units
 
     t_start = time.perf_counter()
     impl.prepare_process()
@@ -61,7 +61,7 @@ def train_run(
     impl.seed(spec.seed)  # after it: every run draws from its own seed alone
     network = network_builder(spec, inputs.tasks, input_dim)
     model, trainer = impl.build_trainer(network, spec, inputs.tasks, precision, device_rows)
-    monitor = _monitor(spec, inputs, data)
+    monitor = monitor_of(spec, inputs, data)
     early = keras.callbacks.EarlyStopping(
         monitor=monitor, mode="min", patience=spec.patience, restore_best_weights=True
     )
@@ -71,27 +71,60 @@ def train_run(
     history = trainer.fit(
         train_data, validation_data=val_data, epochs=spec.max_epochs, callbacks=callbacks, verbose=0
     ).history
+    seconds = {"setup": t_fit - t_start, "training": time.perf_counter() - t_fit}
+    paths = RunPaths(model_path, history_path, metrics_path)
+    return finish_run(model, spec, inputs, history, monitor, paths, backend, precision, seconds)
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where a run's outputs go."""
+
+    model: str | Path
+    history: str | Path
+    metrics: str | Path
+
+
+def finish_run(
+    model,
+    spec: RunSpec,
+    inputs: RunInputs,
+    history: Mapping[str, list[float]],
+    monitor: str,
+    paths: RunPaths,
+    backend: str,
+    precision: str,
+    seconds: Mapping[str, float],
+    group: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Evaluate a trained ``model`` and write ``history.csv``, ``model.keras`` and ``metrics.json``
+    (last); return the ``metrics.json`` content. ``seconds``: the run's ``setup`` and ``training``
+    time (the evaluation's and the saving's are measured here); ``group``: how its replicate group
+    trained, for a run trained in one (:mod:`mtrl.group`)."""
+    from mtrl.model import count_parameters, with_original_units
+
     t_evaluate = time.perf_counter()
     saved = with_original_units(model, inputs.tasks, inputs.scaling)
     metrics = _evaluate(saved, inputs, spec)
     t_save = time.perf_counter()
-    write_history(history, history_path)
-    with atomic_path(model_path, suffix=".keras") as tmp:
+    write_history(history, paths.history)
+    with atomic_path(paths.model, suffix=".keras") as tmp:
         saved.save(tmp)
-    clock = {
-        "start": t_start,
-        "fit": t_fit,
-        "evaluate": t_evaluate,
-        "save": t_save,
-        "saved": time.perf_counter(),
+    phases = {
+        **seconds,
+        "evaluation": t_save - t_evaluate,
+        "saving": time.perf_counter() - t_save,
     }
+    input_dim = inputs.data.dataset.features.shape[1]
     training = {
-        **_training_summary(history, monitor, spec, clock),
+        **_training_summary(history, monitor, spec, phases),
         "parameters": count_parameters(input_dim, inputs.tasks, architecture_of(spec)),
         "train_rows": len(inputs.train_rows),
+        **({"group": dict(group)} if group else {}),
     }
-    result = run_document(spec, inputs, backend, precision, training, metrics, impl.device)
-    write_json(metrics_path, result)
+    device = backends.get(backend).device
+    result = run_document(spec, inputs, backend, precision, training, metrics, device)
+    write_json(paths.metrics, result)
     return result
 
 
@@ -118,22 +151,22 @@ def _evaluate(model, inputs: RunInputs, spec: RunSpec) -> dict[str, Any]:
 
 
 def _training_summary(
-    history: Mapping[str, list[float]], monitor: str, spec: RunSpec, clock: Mapping[str, float]
+    history: Mapping[str, list[float]], monitor: str, spec: RunSpec, seconds: Mapping[str, float]
 ) -> dict[str, Any]:
-    """Epochs, the best epoch, where the run's time went (``clock``: when each phase began) and
-    the weighting (:func:`mtrl.weightings.run_record`: nothing for equal weighting)."""
+    """Epochs, the best epoch, where the run's time went (``seconds``: per phase) and the weighting
+    (:func:`mtrl.weightings.run_record`: nothing for equal weighting)."""
     epochs_trained = len(history["loss"])
     return {
         "epochs_trained": epochs_trained,
         "best_epoch": int(np.argmin(history[monitor])) + 1,
         "stopped_early": epochs_trained < spec.max_epochs,
-        "training_seconds": round(clock["evaluate"] - clock["fit"], 3),
-        "total_seconds": round(time.perf_counter() - clock["start"], 3),
+        "training_seconds": round(seconds["training"], 3),
+        "total_seconds": round(sum(seconds.values()), 3),
         # where the rest went: building the model and its inputs, the final evaluation of the
         # validation and test splits, writing history.csv and model.keras
-        "setup_seconds": round(clock["fit"] - clock["start"], 3),
-        "evaluation_seconds": round(clock["save"] - clock["evaluate"], 3),
-        "saving_seconds": round(clock["saved"] - clock["save"], 3),
+        "setup_seconds": round(seconds["setup"], 3),
+        "evaluation_seconds": round(seconds["evaluation"], 3),
+        "saving_seconds": round(seconds["saving"], 3),
         **weightings.run_record(spec, history),
     }
 
@@ -154,7 +187,7 @@ def network_builder(spec: RunSpec, tasks: list[TaskSpec], input_dim: int) -> Cal
     return build
 
 
-def _monitor(spec: RunSpec, inputs: RunInputs, data: PreparedData) -> str:
+def monitor_of(spec: RunSpec, inputs: RunInputs, data: PreparedData) -> str:
     """The validation loss early stopping watches: the target's, or the total (one task: both)."""
     if spec.monitor == "total" or len(inputs.tasks) == 1:
         return "val_loss"

@@ -121,6 +121,13 @@ class TorchBackend(Backend):
         """On a CPU the training view reads each batch's words directly (no dense batch)."""
         return bool(getattr(trainer, "reads_sparse_batches", False)) and self.device == "cpu"
 
+    def group_engine(self, spec):
+        """Replicate groups of hard-sharing runs with a constant weighting and Adam train stacked
+        in one loop (:mod:`.stacked`)."""
+        from mtrl.backends.torch.stacked import group_engine
+
+        return group_engine(spec)
+
     def prediction_plan(self, model):
         """On a CPU the whole network through the lean float32 forward pass
         (:class:`~mtrl.backends.torch.predict.TorchSparsePlan`)."""

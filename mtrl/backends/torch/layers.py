@@ -20,14 +20,19 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-def dropout_mask(shape: torch.Size, rate: float, device: torch.device) -> torch.Tensor:
+def dropout_mask(
+    shape: torch.Size, rate: float, device: torch.device, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """A Bernoulli keep-mask (1 with probability ``1 - rate``), four times cheaper than torch's.
 
     PyTorch's dropout draws one 32-bit random number per element; here one 64-bit draw gives four
     16-bit numbers, so ``rate`` is applied at a resolution of 1/65536 (exact for 0.5).
+    ``generator``: the random stream to draw from (default: PyTorch's global one).
     """
     n = int(torch.Size(shape).numel())
-    words = torch.randint(-(2**63), 2**63 - 1, (-(-n // 4),), dtype=torch.int64, device=device)
+    words = torch.randint(
+        -(2**63), 2**63 - 1, (-(-n // 4),), dtype=torch.int64, device=device, generator=generator
+    )
     threshold = round(rate * 65536) - 32768
     return (words.view(torch.int16)[:n] >= threshold).view(shape)
 

@@ -1,0 +1,94 @@
+"""The rows of R replicates of one split, cut into stacked mini-batches (never densified in full).
+
+Each replicate has its own rows (its training subset and split, :mod:`mtrl.data.replicates`) and
+its own batch order (:class:`mtrl.data.batches.EpochOrder`, from its seed, as on the one-run
+path); a stacked batch holds the same number of rows of every replicate. Sample weights follow
+:meth:`mtrl.data.batches.BatchSource.batch`: a short last batch is padded with rows of weight
+zero, and a task's weights are rescaled so that its loss is the mean over the batch's labelled
+rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from mtrl.backends.torch.stacked.network import StackedRows
+from mtrl.data.batches import TaskTargets, transformed_rows
+
+
+class StackedSplit:
+    """R replicates' rows of one split: their CSR rows side by side and their targets stacked.
+
+    ``rows``: per replicate, its rows of ``features`` (all of one length); ``targets``: per
+    replicate, the task slug -> :class:`~mtrl.data.batches.TaskTargets` over those rows.
+    """
+
+    def __init__(
+        self,
+        features: sp.csr_matrix,
+        rows: Sequence[np.ndarray],
+        targets: Sequence[Mapping[str, TaskTargets]],
+        transform: str,
+    ) -> None:
+        lengths = {len(r) for r in rows}
+        if len(lengths) != 1:
+            raise ValueError(
+                f"the replicates of a stacked split need as many rows each, got {sorted(lengths)}"
+            )
+        self.n_rows = lengths.pop()
+        self.n_cols = features.shape[1]
+        block = sp.vstack([transformed_rows(features, r, transform) for r in rows], format="csr")
+        self.indptr = torch.from_numpy(block.indptr.astype(np.int64))
+        self.indices = torch.from_numpy(block.indices.astype(np.int64))
+        self.values = torch.from_numpy(block.data.astype(np.float32))
+        self.slugs = list(targets[0])
+        self.y = {s: torch.from_numpy(np.stack([t[s].values for t in targets])) for s in self.slugs}
+        self.mask = {
+            s: torch.from_numpy(np.stack([t[s].mask for t in targets]).astype(np.float32)) for s in self.slugs
+        }
+        self.row_weights = {
+            s: torch.from_numpy(np.stack([t[s].row_weights() for t in targets])) for s in self.slugs
+        }
+
+    def batch(
+        self, replicates: Sequence[int], positions: np.ndarray, batch_size: int
+    ) -> tuple[StackedRows, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """``(x, y, w)`` of the rows at ``positions`` (``(len(replicates), rows)``: each replicate's
+        positions into its rows), padded to ``batch_size`` rows; slot k of the stack is replicate
+        ``replicates[k]``."""
+        n_stack, n_real = positions.shape
+        pad = batch_size - n_real
+        index = torch.as_tensor(np.asarray(replicates)[:, None] * self.n_rows + positions, dtype=torch.long)
+        starts = self.indptr[index]
+        lengths = self.indptr[index + 1] - starts
+        if pad:
+            starts = torch.nn.functional.pad(starts, (0, pad))
+            lengths = torch.nn.functional.pad(lengths, (0, pad))
+        lengths, starts = lengths.reshape(-1), starts.reshape(-1)
+        offsets = torch.cumsum(lengths, 0) - lengths
+        total = int(lengths.sum())
+        entries = torch.repeat_interleave(starts - offsets, lengths, output_size=total) + torch.arange(total)
+        slot = torch.arange(n_stack).repeat_interleave(batch_size)
+        shift = torch.repeat_interleave(slot * self.n_cols, lengths, output_size=total)
+        x = StackedRows(
+            self.indices[entries] + shift, offsets, self.values[entries], n_stack, batch_size, self.n_cols
+        )
+        rows = torch.as_tensor(np.asarray(replicates), dtype=torch.long)[:, None]
+        pos = torch.as_tensor(positions, dtype=torch.long)
+        y, w = {}, {}
+        for slug in self.slugs:
+            values = self.y[slug][rows, pos]
+            mask = self.mask[slug][rows, pos]
+            weights = self.row_weights[slug][rows, pos]
+            if pad:
+                values = torch.cat([values, values.new_zeros((n_stack, pad, *values.shape[2:]))], dim=1)
+                mask = torch.nn.functional.pad(mask, (0, pad))
+                weights = torch.nn.functional.pad(weights, (0, pad))
+            n = mask.sum(dim=1, keepdim=True)
+            y[slug] = values
+            w[slug] = torch.where(n > 0, weights * (batch_size / n.clamp(min=1)), torch.zeros_like(weights))
+        return x, y, w
