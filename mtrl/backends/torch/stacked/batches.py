@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from mtrl.backends.torch.stacked.network import StackedRows
+from mtrl.backends.torch.sparse import SparseRows
 from mtrl.data.batches import TaskTargets, transformed_rows
 
 
@@ -56,10 +56,10 @@ class StackedSplit:
 
     def batch(
         self, replicates: Sequence[int], positions: np.ndarray, batch_size: int
-    ) -> tuple[StackedRows, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    ) -> tuple[list[SparseRows], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """``(x, y, w)`` of the rows at ``positions`` (``(len(replicates), rows)``: each replicate's
         positions into its rows), padded to ``batch_size`` rows; slot k of the stack is replicate
-        ``replicates[k]``."""
+        ``replicates[k]``, ``x[k]`` its batch's non-zeros."""
         n_stack, n_real = positions.shape
         pad = batch_size - n_real
         index = torch.as_tensor(np.asarray(replicates)[:, None] * self.n_rows + positions, dtype=torch.long)
@@ -68,15 +68,22 @@ class StackedSplit:
         if pad:
             starts = torch.nn.functional.pad(starts, (0, pad))
             lengths = torch.nn.functional.pad(lengths, (0, pad))
-        lengths, starts = lengths.reshape(-1), starts.reshape(-1)
-        offsets = torch.cumsum(lengths, 0) - lengths
-        total = int(lengths.sum())
-        entries = torch.repeat_interleave(starts - offsets, lengths, output_size=total) + torch.arange(total)
-        slot = torch.arange(n_stack).repeat_interleave(batch_size)
-        shift = torch.repeat_interleave(slot * self.n_cols, lengths, output_size=total)
-        x = StackedRows(
-            self.indices[entries] + shift, offsets, self.values[entries], n_stack, batch_size, self.n_cols
-        )
+        offsets = torch.cumsum(lengths, 1) - lengths  # each slot's bags start at 0
+        flat_lengths = lengths.reshape(-1)
+        total = int(flat_lengths.sum())
+        flat_offsets = torch.cumsum(flat_lengths, 0) - flat_lengths
+        shifts = (starts.reshape(-1) - flat_offsets).repeat_interleave(flat_lengths, output_size=total)
+        entries = shifts + torch.arange(total)
+        sizes = lengths.sum(dim=1).tolist()
+        x = [
+            SparseRows(ids, slot_offsets, values, self.n_cols)
+            for ids, values, slot_offsets in zip(
+                torch.split(self.indices[entries], sizes),
+                torch.split(self.values[entries], sizes),
+                offsets,
+                strict=True,
+            )
+        ]
         rows = torch.as_tensor(np.asarray(replicates), dtype=torch.long)[:, None]
         pos = torch.as_tensor(positions, dtype=torch.long)
         y, w = {}, {}

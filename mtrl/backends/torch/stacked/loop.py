@@ -69,10 +69,10 @@ class StackedAdam:
                 self.epsilon,
             )
 
-    def keep(self, slots: Sequence[int]) -> None:
-        index = torch.as_tensor(list(slots), dtype=torch.long)
-        self.moments = [m.index_select(0, index) for m in self.moments]
-        self.velocities = [v.index_select(0, index) for v in self.velocities]
+    def keep(self, network: StackedNetwork, slots: Sequence[int]) -> None:
+        """The moments of the replicates ``slots`` of ``network`` only (before it keeps them)."""
+        self.moments = network.select(self.moments, slots)
+        self.velocities = network.select(self.velocities, slots)
 
 
 class EpochTotals:
@@ -202,8 +202,8 @@ def train_stacked(
             active = [active[slot] for slot in keep]
             if not active:
                 break
+            adam.keep(network, keep)
             network.keep(keep)
-            adam.keep(keep)
     for slot, r in enumerate(active):  # trained to max_epochs: the best epoch's weights as well
         if states[r].best_weights is None:
             states[r].best_weights = network.replicate_weights(slot)
@@ -212,7 +212,7 @@ def train_stacked(
 def _mark_non_finite(network: StackedNetwork, states, active: Sequence[int], epoch: int) -> None:
     """Give each replicate whose weights are no longer finite its error."""
     for slot, r in enumerate(active):
-        if not all(bool(torch.isfinite(p[slot]).all()) for p in network.parameters()):
+        if not all(bool(torch.isfinite(w).all()) for w in network.replicate_weights(slot).values()):
             states[r].error = NonFiniteLossError(
                 f"loss became nan at epoch {epoch + 1} (the weights are no longer finite); lower "
                 "training.learning_rate or check the labels for extreme values"

@@ -1,13 +1,16 @@
 """R replicates of one Keras functional network, their weights stacked along a leading axis.
 
-Every ``Dense`` layer's kernel becomes one ``(R, in, out)`` tensor and its bias one ``(R, out)``;
-activations flow as ``(R, batch, width)`` and each layer is one batched product (``baddbmm``) for
-all replicates. A Dense layer on the input reads the batch's non-zeros (:class:`StackedRows`:
-the R replicates' rows as one ``embedding_bag`` over the R kernels side by side), as the one-run
-path does (:mod:`mtrl.backends.torch.sparse`). Dropout draws each replicate's masks from that
-replicate's own generator. The graph is the Keras model's own (walked like
-:meth:`~mtrl.backends.torch.autocast.AutocastModel.fast_call`), so any network of Dense and
-Dropout layers (hard sharing, whatever its mask) stacks; anything else does not (:func:`stackable`).
+Every hidden ``Dense`` layer's kernel becomes one ``(R, in, out)`` tensor and its bias one
+``(R, out)``; activations flow as ``(R, batch, width)`` and each layer is one batched product
+(``baddbmm``) for all replicates. A Dense layer on the input keeps one kernel per replicate and
+reads each replicate's batch from its non-zeros, as the one-run path does
+(:class:`~mtrl.backends.torch.sparse.SparseInputMatmul`): its gradient is the largest tensor of
+a step, and per replicate it is one oneDNN product into a block that the heap serves again (a
+stacked ``(R, 5000, 1024)`` gradient would be mapped afresh, page by page, at every step).
+Dropout draws each replicate's masks from that replicate's own generator. The graph is the Keras
+model's own (walked like :meth:`~mtrl.backends.torch.autocast.AutocastModel.fast_call`), so any
+network of Dense and Dropout layers (hard sharing, whatever its mask) stacks; anything else does
+not (:func:`stackable`).
 """
 
 from __future__ import annotations
@@ -19,66 +22,30 @@ import torch
 
 from mtrl.backends.sparse_predict import input_dense_layers
 from mtrl.backends.torch.layers import ACTIVATIONS, dropout_mask
+from mtrl.backends.torch.sparse import SparseRows
 
 
-class StackedRows:
-    """The batches of R replicates as one ``embedding_bag`` input over R kernels side by side.
-
-    ``ids`` are word ids shifted by ``slot * n_cols`` (replicate ``slot``'s kernel rows in the
-    ``(R * n_cols, out)`` view of the stacked kernel), ``offsets`` where each of the ``R * rows``
-    bags starts, ``values`` the transformed counts.
+class InputMatmul(torch.autograd.Function):
+    """``x @ kernel`` of one replicate's batch, forward from its non-zeros (``embedding_bag``), as
+    :class:`~mtrl.backends.torch.sparse.SparseInputMatmul`, but the kernel's gradient lands in
+    ``buffer`` (float32, the kernel's shape), which becomes ``kernel.grad``: a fresh 20 MB
+    gradient a step costs more to fault in and convert (~3.5 ms) than to copy into a block kept
+    from step to step (~0.6 ms). The caller sets ``kernel.grad`` to None before each backward.
     """
 
-    def __init__(
-        self,
-        ids: torch.Tensor,
-        offsets: torch.Tensor,
-        values: torch.Tensor,
-        n_stack: int,
-        n_rows: int,
-        n_cols: int,
-    ) -> None:
-        self.ids, self.offsets, self.values = ids, offsets, values
-        self.n_stack, self.n_rows, self.n_cols = n_stack, n_rows, n_cols
-        self._dense: dict[torch.dtype, torch.Tensor] = {}
-
-    def dense_as(self, dtype: torch.dtype) -> torch.Tensor:
-        """The batches as a dense ``(R, rows, n_cols)`` tensor in ``dtype`` (built once)."""
-        if dtype not in self._dense:
-            n_bags = self.n_stack * self.n_rows
-            counts = torch.diff(self.offsets, append=self.offsets.new_tensor([len(self.ids)]))
-            bags = torch.repeat_interleave(torch.arange(n_bags, device=counts.device), counts)
-            dense = torch.zeros(n_bags * self.n_cols, dtype=dtype, device=self.values.device)
-            # bag b of slot s holds ids shifted by s * n_cols; its flat position: b * n_cols + word id
-            slot = bags // self.n_rows
-            flat = bags * self.n_cols + (self.ids - slot * self.n_cols)
-            dense.index_put_((flat,), self.values.to(dtype), accumulate=True)
-            self._dense[dtype] = dense.view(self.n_stack, self.n_rows, self.n_cols)
-        return self._dense[dtype]
-
-
-class StackedSparseMatmul(torch.autograd.Function):
-    """``x_r @ kernel_r`` for every replicate r, forward from the non-zeros (one ``embedding_bag``),
-    the kernels' gradient ``x_r^T @ dy_r`` as one batched product in ``grad_dtype``."""
-
     @staticmethod
-    def forward(ctx, kernel: torch.Tensor, batch: StackedRows, grad_dtype: torch.dtype) -> torch.Tensor:
-        ctx.batch, ctx.grad_dtype = batch, grad_dtype
-        n_stack, n_cols, width = kernel.shape
-        out = torch.nn.functional.embedding_bag(
-            batch.ids,
-            kernel.reshape(n_stack * n_cols, width),
-            batch.offsets,
-            mode="sum",
-            per_sample_weights=batch.values,
+    def forward(ctx, kernel: torch.Tensor, batch: SparseRows, grad_dtype: torch.dtype, buffer: torch.Tensor):
+        ctx.batch, ctx.grad_dtype, ctx.kernel, ctx.buffer = batch, grad_dtype, kernel, buffer
+        return torch.nn.functional.embedding_bag(
+            batch.ids, kernel, batch.offsets, mode="sum", per_sample_weights=batch.values
         )
-        return out.view(n_stack, batch.n_rows, width)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         x = ctx.batch.dense_as(ctx.grad_dtype)
-        kernel_grad = torch.bmm(x.transpose(1, 2), grad.to(ctx.grad_dtype))
-        return kernel_grad.to(torch.float32), None, None
+        ctx.buffer.copy_(torch.matmul(x.T, grad.to(ctx.grad_dtype)))
+        ctx.kernel.grad = ctx.buffer
+        return None, None, None, None
 
 
 def stackable(model: keras.Model) -> bool:
@@ -101,9 +68,11 @@ def stackable(model: keras.Model) -> bool:
 class StackedNetwork:
     """The weights of R replicates of ``template``'s network, stacked, and its forward pass.
 
-    ``template``: one replicate's Keras model (its graph and layer names); the stacked weights
-    are filled replicate by replicate with :meth:`set_replicate` (e.g. from each replicate's own
-    freshly initialised model) and read back with :meth:`replicate_weights`.
+    ``template``: one replicate's Keras model (its graph and layer names); the weights are filled
+    replicate by replicate with :meth:`set_replicate` (e.g. from each replicate's own freshly
+    initialised model) and read back with :meth:`replicate_weights`. :meth:`parameters` lists
+    the tensors to train (a stacked one per hidden weight, one per replicate for the kernels on
+    the input); :meth:`select` maps such a list to the replicates that go on.
     """
 
     def __init__(self, template: keras.Model, n_stack: int, autocast_dtype: str | None) -> None:
@@ -114,34 +83,62 @@ class StackedNetwork:
         self.heads = set(template.output_names)
         self.first = {layer.name for layer in input_dense_layers(template, ACTIVATIONS) or []}
         self.dense = [layer for layer in template.operations if isinstance(layer, keras.layers.Dense)]
-        self.params: dict[str, torch.Tensor] = {}
+        self.values: dict[str, torch.Tensor | list[torch.Tensor]] = {}
+        self.grad_buffers: dict[str, list[torch.Tensor]] = {}  # of the kernels on the input
         for layer in self.dense:
             kernel, bias = layer.kernel.value, layer.bias.value
-            self.params[f"{layer.name}/kernel"] = torch.zeros((n_stack, *kernel.shape), device=kernel.device)
-            self.params[f"{layer.name}/bias"] = torch.zeros((n_stack, *bias.shape), device=bias.device)
-        for tensor in self.params.values():
+            if layer.name in self.first:
+                name = f"{layer.name}/kernel"
+                self.values[name] = [torch.zeros(kernel.shape, device=kernel.device) for _ in range(n_stack)]
+                self.grad_buffers[name] = [
+                    torch.zeros(kernel.shape, device=kernel.device) for _ in range(n_stack)
+                ]
+            else:
+                self.values[f"{layer.name}/kernel"] = torch.zeros(
+                    (n_stack, *kernel.shape), device=kernel.device
+                )
+            self.values[f"{layer.name}/bias"] = torch.zeros((n_stack, *bias.shape), device=bias.device)
+        for tensor in self.parameters():
             tensor.requires_grad_(True)
         self.n_stack = n_stack
 
     @property
     def device(self) -> torch.device:
-        return next(iter(self.params.values())).device
+        return self.parameters()[0].device
 
     def parameters(self) -> list[torch.Tensor]:
-        return list(self.params.values())
+        """The tensors to train, in a fixed order."""
+        return [t for value in self.values.values() for t in (value if isinstance(value, list) else [value])]
+
+    def select(self, tensors: Sequence[torch.Tensor], slots: Sequence[int]) -> list[torch.Tensor]:
+        """``tensors`` (aligned with :meth:`parameters`, e.g. optimizer moments) for ``slots`` only."""
+        index = torch.as_tensor(list(slots), dtype=torch.long, device=self.device)
+        out, position = [], 0
+        for value in self.values.values():
+            if isinstance(value, list):
+                out += [tensors[position + slot] for slot in slots]
+                position += len(value)
+            else:
+                out.append(tensors[position].index_select(0, index))
+                position += 1
+        return out
+
+    def _slot(self, name: str, slot: int) -> torch.Tensor:
+        value = self.values[name]
+        return value[slot]
 
     def set_replicate(self, slot: int, model: keras.Model) -> None:
         """Copy the Dense weights of ``model`` (the template's architecture) into slot ``slot``."""
         with torch.no_grad():
             for layer in self.dense:
                 source = model.get_layer(layer.name)
-                self.params[f"{layer.name}/kernel"][slot].copy_(source.kernel.value)
-                self.params[f"{layer.name}/bias"][slot].copy_(source.bias.value)
+                self._slot(f"{layer.name}/kernel", slot).copy_(source.kernel.value)
+                self._slot(f"{layer.name}/bias", slot).copy_(source.bias.value)
 
     def replicate_weights(self, slot: int) -> dict[str, torch.Tensor]:
         """Detached copies of slot ``slot``'s weights (a snapshot, e.g. the best epoch's)."""
         with torch.no_grad():
-            return {name: tensor[slot].detach().clone() for name, tensor in self.params.items()}
+            return {name: self._slot(name, slot).detach().clone() for name in self.values}
 
     def load_into(self, model: keras.Model, weights: dict[str, torch.Tensor]) -> None:
         """Set ``model``'s Dense layers to ``weights`` (one replicate's, from :meth:`replicate_weights`)."""
@@ -152,16 +149,28 @@ class StackedNetwork:
 
     def keep(self, slots: Sequence[int]) -> None:
         """Keep only ``slots`` (in that order): the stack of the replicates still training."""
-        index = torch.as_tensor(list(slots), dtype=torch.long, device=self.device)
+        kept = self.select(self.parameters(), slots)
+        for name, buffers in self.grad_buffers.items():
+            self.grad_buffers[name] = [buffers[slot] for slot in slots]
         with torch.no_grad():
-            for name, tensor in self.params.items():
-                self.params[name] = tensor.index_select(0, index).detach().requires_grad_(True)
+            position = 0
+            for name, value in self.values.items():
+                if isinstance(value, list):
+                    self.values[name] = kept[position : position + len(slots)]
+                    position += len(slots)
+                else:
+                    self.values[name] = kept[position].detach().requires_grad_(True)
+                    position += 1
         self.n_stack = len(slots)
 
     def __call__(
-        self, batch: StackedRows, training: bool, generators: Sequence[torch.Generator] | None = None
+        self,
+        batch: Sequence[SparseRows],
+        training: bool,
+        generators: Sequence[torch.Generator] | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Each output's ``(R, rows, units)`` values; ``generators``: one per slot, for dropout."""
+        """Each output's ``(R, rows, units)`` values from each slot's batch (its non-zeros);
+        ``generators``: one per slot, for dropout."""
 
         def operation_fn(operation):
             if isinstance(operation, keras.layers.Dropout):
@@ -171,16 +180,19 @@ class StackedNetwork:
         outputs = self.template._run_through_graph([torch.empty(0)], operation_fn=operation_fn)
         return dict(zip(self.template.output_names, keras.tree.flatten(outputs), strict=True))
 
-    def _dense_op(self, layer: keras.layers.Dense, batch: StackedRows):
-        kernel, bias = self.params[f"{layer.name}/kernel"], self.params[f"{layer.name}/bias"]
+    def _dense_op(self, layer: keras.layers.Dense, batch: Sequence[SparseRows]):
+        kernel, bias = self.values[f"{layer.name}/kernel"], self.values[f"{layer.name}/bias"]
+        buffers = self.grad_buffers.get(f"{layer.name}/kernel")
         activation = ACTIVATIONS[layer.activation.__name__]
         if layer.name in self.first:
-            grad_dtype = getattr(torch, self.autocast_dtype or "float32")
+            # a head on the input keeps a float32 gradient (heads stay float32)
             head = layer.name in self.heads
+            grad_dtype = torch.float32 if head else getattr(torch, self.autocast_dtype or "float32")
 
             def first(_inputs, **_):
-                with torch.autocast(batch.values.device.type, enabled=False):
-                    out = StackedSparseMatmul.apply(kernel, batch, torch.float32 if head else grad_dtype)
+                with torch.autocast(bias.device.type, enabled=False):
+                    parts = zip(kernel, batch, buffers, strict=True)
+                    out = torch.stack([InputMatmul.apply(k, rows, grad_dtype, b) for k, rows, b in parts])
                     return activation(out + bias.unsqueeze(1))
 
             return first
@@ -193,12 +205,7 @@ class StackedNetwork:
             return head
 
         def dense(x, **_):
-            with torch.autocast(
-                x.device.type,
-                dtype=getattr(torch, self.autocast_dtype or "float32"),
-                enabled=self.autocast_dtype is not None,
-            ):
-                return activation(torch.baddbmm(bias.unsqueeze(1), x, kernel))
+            return activation(torch.baddbmm(bias.unsqueeze(1), x, kernel))
 
         return dense
 
