@@ -69,7 +69,15 @@ def train_run(
     t_fit = time.perf_counter()
     callbacks = [finite_loss_guard(), early]
     history = trainer.fit(
-        train_data, validation_data=val_data, epochs=spec.max_epochs, callbacks=callbacks, verbose=0
+        train_data,
+        validation_data=val_data,
+        epochs=spec.max_epochs,
+        callbacks=callbacks,
+        verbose=0,
+        # the batches already visit the rows in a new order each epoch (EpochOrder, from the
+        # seed): Keras's own shuffle of their order would draw from Python's global random
+        # stream, which no other path (JAX device rows, stacked replicates) can follow
+        shuffle=False,
     ).history
     seconds = {"setup": t_fit - t_start, "training": time.perf_counter() - t_fit}
     paths = RunPaths(model_path, history_path, metrics_path)

@@ -108,11 +108,10 @@ def test_device_rows_run_equals_the_host_run(tmp_path, tiny_prepared, monitor, c
         docs[device_rows]["history"] = (out / "history.csv").read_text()
     host, device = docs[False], docs[True]
     assert device["metrics"] == host["metrics"]
-    if class_weight == "none":
-        assert device["history"] == host["history"]
-    else:  # class-weighted epoch losses are summed in another order: equal to float32 rounding
-        histories = [pd.read_csv(io.StringIO(doc["history"])) for doc in (host, device)]
-        pd.testing.assert_frame_equal(*histories, check_exact=False, rtol=1e-6)
+    # the epoch averages of the losses are summed in another order inside the compiled epoch:
+    # equal to float32 rounding (the trained weights, hence the metrics, are bitwise the same)
+    histories = [pd.read_csv(io.StringIO(doc["history"])) for doc in (host, device)]
+    pd.testing.assert_frame_equal(*histories, check_exact=False, rtol=1e-6)
     assert device["training"]["epochs_trained"] == host["training"]["epochs_trained"] >= 2
 
 

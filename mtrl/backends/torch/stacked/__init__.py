@@ -22,6 +22,10 @@ from mtrl.group import replicate_errors, train_sequentially
 from mtrl.spec import RunSpec
 
 ENGINE = "stacked"
+#: bytes of weights, Adam moments and best-epoch weights that one stack may hold (a group larger
+#: than fits trains in several stacks, one after the other: peak RSS stays near the one-run
+#: job's plus this; the default study's low/interspersed networks stack 8 replicates, high 2)
+STACK_MEMORY = 768 * 2**20
 
 
 def group_engine(spec: RunSpec):
@@ -35,6 +39,16 @@ def group_engine(spec: RunSpec):
     return train_stacked_group
 
 
+def stack_sizes(n_replicates: int, parameters: int, budget: int | None = None) -> list[int]:
+    """How many replicates each stack of a group trains at once: as many as fit ``budget`` bytes
+    (default :data:`STACK_MEMORY`) of weights, Adam's two moments and the best epoch's weights
+    (4 float32 copies of ``parameters``), in stacks as even as possible."""
+    budget = STACK_MEMORY if budget is None else budget
+    fit = max(1, min(n_replicates, budget // (16 * parameters)))
+    n_stacks = -(-n_replicates // fit)
+    return [n_replicates // n_stacks + (i < n_replicates % n_stacks) for i in range(n_stacks)]
+
+
 def train_stacked_group(
     data: PreparedData,
     specs: Sequence[RunSpec],
@@ -43,19 +57,13 @@ def train_stacked_group(
     study_numerics: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Train the group stacked and write each run's outputs (:func:`mtrl.group.train_group`)."""
-    import torch
-
-    from mtrl import backends, weightings
-    from mtrl.backends.torch.stacked.batches import StackedSplit
-    from mtrl.backends.torch.stacked.loop import ReplicateState, train_stacked
-    from mtrl.backends.torch.stacked.network import StackedNetwork
-    from mtrl.data.batches import EpochOrder
+    from mtrl import backends
+    from mtrl.model import count_parameters
     from mtrl.run_inputs import prepare_run_inputs
-    from mtrl.train import RunPaths, finish_run, monitor_of, network_builder, run_precision
+    from mtrl.train import run_precision
 
     impl = backends.get(backend)
     impl.import_keras()
-    t_start = time.perf_counter()
     impl.prepare_process()
     inputs = []
     for spec in specs:
@@ -68,64 +76,115 @@ def train_stacked_group(
             [s.seed for s in specs],
         )
         return train_sequentially(data, specs, outputs, backend, study_numerics)
-    spec = specs[0]
     input_dim = data.dataset.features.shape[1]
-    precision = run_precision(impl, spec, input_dim, study_numerics)
-    network = template = None
-    for slot, (run, run_inputs) in enumerate(zip(specs, inputs, strict=True)):
-        impl.seed(run.seed)  # the weights the seed gives on the one-run path
-        model = network_builder(run, run_inputs.tasks, input_dim)()
-        if network is None:
-            autocast = "bfloat16" if precision == "bfloat16" else None
-            network, template = StackedNetwork(model, len(specs), autocast), model
-        network.set_replicate(slot, model)
-    device = network.device
-    states = [
-        ReplicateState(
-            seed=run.seed,
-            order=EpochOrder(len(i.train_rows), True, run.seed),
-            generator=torch.Generator(device=device).manual_seed(run.seed),
-        )
-        for run, i in zip(specs, inputs, strict=True)
-    ]
-    features, transform = data.dataset.features, spec.feature_transform
-    train = StackedSplit(
-        features, [i.train_rows for i in inputs], [i.train_targets for i in inputs], transform
-    )
-    val = StackedSplit(
-        features, [i.data.rows("val") for i in inputs], [i.val_targets for i in inputs], transform
-    )
-    monitor = monitor_of(spec, inputs[0], data)
-    t_fit = time.perf_counter()
-    train_stacked(
-        network,
-        train,
-        val,
-        inputs[0].tasks,
-        states,
-        batch_size=spec.batch_size,
-        max_epochs=spec.max_epochs,
-        patience=spec.patience,
-        monitor=monitor,
-        learning_rate=spec.learning_rate,
-        loss_weights=weightings.weighting_of(spec).loss_weights(0, {}),
-    )
-    t_end = time.perf_counter()
-    for run, state in zip(specs, states, strict=True):
-        if state.error is not None:
-            with replicate_errors(run, specs):
-                raise state.error
-    group = {"engine": ENGINE, "seeds": [s.seed for s in specs], "training_seconds": round(t_end - t_fit, 3)}
-    share = {"setup": (t_fit - t_start) / len(specs), "training": (t_end - t_fit) / len(specs)}
-    results = []
-    for run, run_inputs, state, out in zip(specs, inputs, states, outputs, strict=True):
-        with replicate_errors(run, specs):
-            network.load_into(template, state.best_weights)
-            paths = RunPaths(out["model"], out["history"], out["metrics"])
-            history = dict(sorted(state.history.items()))
-            results.append(
-                finish_run(
-                    template, run, run_inputs, history, monitor, paths, backend, precision, share, group
-                )
-            )
+    precision = run_precision(impl, specs[0], input_dim, study_numerics)
+    parameters = count_parameters(input_dim, inputs[0].tasks, architecture_of(specs[0]))
+    results, start = [], 0
+    for size in stack_sizes(len(specs), parameters):
+        part = slice(start, start + size)
+        stack = Stack(specs[part], inputs[part], outputs[part], [s.seed for s in specs])
+        results += stack.train(data, impl, backend, precision)
+        start += size
     return results
+
+
+class Stack:
+    """Replicates of a group trained at once, in one stacked network."""
+
+    def __init__(self, specs, inputs, outputs, group_seeds: list[int]) -> None:
+        self.specs, self.inputs, self.outputs, self.group_seeds = (
+            list(specs),
+            list(inputs),
+            list(outputs),
+            group_seeds,
+        )
+
+    def train(self, data: PreparedData, impl, backend: str, precision: str) -> list[dict[str, Any]]:
+        from mtrl import weightings
+        from mtrl.backends.torch.stacked.batches import StackedSplit
+        from mtrl.backends.torch.stacked.loop import LoopSettings, train_stacked
+        from mtrl.train import monitor_of
+
+        t_start = time.perf_counter()
+        network, template = self._network(impl, data.dataset.features.shape[1], precision)
+        states = self._states(network.device)
+        features, spec, inputs = data.dataset.features, self.specs[0], self.inputs
+        train = StackedSplit(
+            features,
+            [i.train_rows for i in inputs],
+            [i.train_targets for i in inputs],
+            spec.feature_transform,
+        )
+        val = StackedSplit(
+            features,
+            [i.data.rows("val") for i in inputs],
+            [i.val_targets for i in inputs],
+            spec.feature_transform,
+        )
+        monitor = monitor_of(spec, inputs[0], data)
+        loss_weights = weightings.weighting_of(spec).loss_weights(0, {})
+        settings = LoopSettings(
+            spec.batch_size, spec.max_epochs, spec.patience, monitor, spec.learning_rate, loss_weights
+        )
+        t_fit = time.perf_counter()
+        train_stacked(network, train, val, inputs[0].tasks, states, settings)
+        seconds = {"setup": t_fit - t_start, "training": time.perf_counter() - t_fit}
+        for run, state in zip(self.specs, states, strict=True):
+            if state.error is not None:
+                with replicate_errors(run, self.specs):
+                    raise state.error
+        return self._write(network, template, states, monitor, backend, precision, seconds)
+
+    def _network(self, impl, input_dim: int, precision: str):
+        """The stacked network, each slot from the initial weights its seed gives on the one-run
+        path, and one replicate's Keras model (the template that each is saved through)."""
+        from mtrl.backends.torch.stacked.network import StackedNetwork
+        from mtrl.train import network_builder
+
+        network = template = None
+        for slot, (run, run_inputs) in enumerate(zip(self.specs, self.inputs, strict=True)):
+            impl.seed(run.seed)
+            model = network_builder(run, run_inputs.tasks, input_dim)()
+            if network is None:
+                autocast = "bfloat16" if precision == "bfloat16" else None
+                network, template = StackedNetwork(model, len(self.specs), autocast), model
+            network.set_replicate(slot, model)
+        return network, template
+
+    def _states(self, device):
+        import torch
+
+        from mtrl.backends.torch.stacked.loop import ReplicateState
+        from mtrl.data.batches import EpochOrder
+
+        states = []
+        for run, run_inputs in zip(self.specs, self.inputs, strict=True):
+            order = EpochOrder(len(run_inputs.train_rows), True, run.seed)
+            # as on the one-run path, where Keras ends an epoch of the PyDataset after the batch its
+            # symbolic build reads, before the first: epoch 1 visits the second order
+            order.next_epoch()
+            generator = torch.Generator(device=device).manual_seed(run.seed)
+            states.append(ReplicateState(seed=run.seed, order=order, generator=generator))
+        return states
+
+    def _write(self, network, template, states, monitor, backend, precision, seconds) -> list[dict[str, Any]]:
+        """Each replicate's best weights through the template, written like any run's."""
+        from mtrl.train import RunPaths, finish_run
+
+        n = len(self.specs)
+        group = {
+            "engine": ENGINE,
+            "seeds": self.group_seeds,
+            "stack": [s.seed for s in self.specs],
+            "stack_training_seconds": round(seconds["training"], 3),
+        }
+        share = {phase: value / n for phase, value in seconds.items()}
+        results = []
+        for run, run_inputs, state, out in zip(self.specs, self.inputs, states, self.outputs, strict=True):
+            with replicate_errors(run, self.specs):
+                network.load_into(template, state.best_weights)
+                paths = RunPaths(out["model"], out["history"], out["metrics"])
+                history = dict(sorted(state.history.items()))
+                args = (template, run, run_inputs, history, monitor, paths, backend, precision, share, group)
+                results.append(finish_run(*args))
+        return results

@@ -55,19 +55,22 @@ class StackedSplit:
         }
 
     def batch(
-        self, replicates: Sequence[int], positions: np.ndarray, batch_size: int
+        self, replicates: Sequence[int], positions: Sequence[np.ndarray], batch_size: int
     ) -> tuple[list[SparseRows], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-        """``(x, y, w)`` of the rows at ``positions`` (``(len(replicates), rows)``: each replicate's
-        positions into its rows), padded to ``batch_size`` rows; slot k of the stack is replicate
-        ``replicates[k]``, ``x[k]`` its batch's non-zeros."""
-        n_stack, n_real = positions.shape
-        pad = batch_size - n_real
-        index = torch.as_tensor(np.asarray(replicates)[:, None] * self.n_rows + positions, dtype=torch.long)
+        """``(x, y, w)`` of the rows at ``positions`` (per slot, positions into its replicate's rows,
+        at most ``batch_size``), each slot padded to ``batch_size`` rows; slot k of the stack is
+        replicate ``replicates[k]``, ``x[k]`` its batch's non-zeros."""
+        n_stack = len(positions)
+        padded = np.full((n_stack, batch_size), -1, dtype=np.int64)
+        for slot, pos in enumerate(positions):
+            padded[slot, : len(pos)] = pos
+        pos = torch.from_numpy(padded)
+        valid = pos >= 0
+        pos = pos.clamp(min=0)
+        rows = torch.as_tensor(np.asarray(replicates), dtype=torch.long)[:, None]
+        index = rows * self.n_rows + pos
         starts = self.indptr[index]
-        lengths = self.indptr[index + 1] - starts
-        if pad:
-            starts = torch.nn.functional.pad(starts, (0, pad))
-            lengths = torch.nn.functional.pad(lengths, (0, pad))
+        lengths = torch.where(valid, self.indptr[index + 1] - starts, 0)
         offsets = torch.cumsum(lengths, 1) - lengths  # each slot's bags start at 0
         flat_lengths = lengths.reshape(-1)
         total = int(flat_lengths.sum())
@@ -75,26 +78,14 @@ class StackedSplit:
         shifts = (starts.reshape(-1) - flat_offsets).repeat_interleave(flat_lengths, output_size=total)
         entries = shifts + torch.arange(total)
         sizes = lengths.sum(dim=1).tolist()
-        x = [
-            SparseRows(ids, slot_offsets, values, self.n_cols)
-            for ids, values, slot_offsets in zip(
-                torch.split(self.indices[entries], sizes),
-                torch.split(self.values[entries], sizes),
-                offsets,
-                strict=True,
-            )
-        ]
-        rows = torch.as_tensor(np.asarray(replicates), dtype=torch.long)[:, None]
-        pos = torch.as_tensor(positions, dtype=torch.long)
+        ids, values = torch.split(self.indices[entries], sizes), torch.split(self.values[entries], sizes)
+        x = [SparseRows(i, o, v, self.n_cols) for i, v, o in zip(ids, values, offsets, strict=True)]
         y, w = {}, {}
         for slug in self.slugs:
             values = self.y[slug][rows, pos]
-            mask = self.mask[slug][rows, pos]
-            weights = self.row_weights[slug][rows, pos]
-            if pad:
-                values = torch.cat([values, values.new_zeros((n_stack, pad, *values.shape[2:]))], dim=1)
-                mask = torch.nn.functional.pad(mask, (0, pad))
-                weights = torch.nn.functional.pad(weights, (0, pad))
+            values = torch.where(valid.reshape(*valid.shape, *([1] * (values.ndim - 2))), values, 0)
+            mask = self.mask[slug][rows, pos] * valid
+            weights = self.row_weights[slug][rows, pos] * valid
             n = mask.sum(dim=1, keepdim=True)
             y[slug] = values
             w[slug] = torch.where(n > 0, weights * (batch_size / n.clamp(min=1)), torch.zeros_like(weights))

@@ -44,35 +44,49 @@ class ReplicateState:
 
 
 class StackedAdam:
-    """Keras's Adam over stacked weights: a replicate's slice gets exactly its own update."""
+    """Keras's Adam over stacked weights: a replicate's slice gets exactly its own update.
+
+    The kernels on the input (one per replicate) are updated inside the backward pass, as soon
+    as their gradient is known (:meth:`update`, called by the network): their gradients then
+    share one block instead of R. The other weights are updated after it (:meth:`step`).
+    """
 
     def __init__(self, params: Sequence[torch.Tensor], learning_rate: float) -> None:
         reference = keras.optimizers.Adam(learning_rate=learning_rate)
         self.lr, self.t = float(learning_rate), 0
         self.beta_1, self.beta_2, self.epsilon = reference.beta_1, reference.beta_2, reference.epsilon
-        self.moments = [torch.zeros_like(p) for p in params]
-        self.velocities = [torch.zeros_like(p) for p in params]
+        self.state = {id(p): (torch.zeros_like(p), torch.zeros_like(p)) for p in params}
+
+    def begin(self) -> None:
+        """Start a step (its number sets Adam's bias correction)."""
+        self.t += 1
+
+    def update(self, param: torch.Tensor, grad: torch.Tensor) -> None:
+        """Update one weight of this step by ``grad``."""
+        moment, velocity = self.state[id(param)]
+        with torch.no_grad():
+            fused_adam_update([param], [grad], [moment], [velocity], self.t, self.lr, *self._betas())
 
     def step(self, params: Sequence[torch.Tensor]) -> None:
-        self.t += 1
+        """Update ``params`` by their ``grad`` (the weights not updated in the backward pass)."""
+        moments = [self.state[id(p)][0] for p in params]
+        velocities = [self.state[id(p)][1] for p in params]
         with torch.no_grad():
             grads = [p.grad for p in params]
-            fused_adam_update(
-                list(params),
-                grads,
-                self.moments,
-                self.velocities,
-                self.t,
-                self.lr,
-                self.beta_1,
-                self.beta_2,
-                self.epsilon,
-            )
+            fused_adam_update(list(params), grads, moments, velocities, self.t, self.lr, *self._betas())
+
+    def _betas(self) -> tuple[float, float, float]:
+        return self.beta_1, self.beta_2, self.epsilon
 
     def keep(self, network: StackedNetwork, slots: Sequence[int]) -> None:
-        """The moments of the replicates ``slots`` of ``network`` only (before it keeps them)."""
-        self.moments = network.select(self.moments, slots)
-        self.velocities = network.select(self.velocities, slots)
+        """The state of the replicates ``slots`` of ``network`` only (call before it keeps them)."""
+        params = network.parameters()
+        moments = network.select([self.state[id(p)][0] for p in params], slots)
+        velocities = network.select([self.state[id(p)][1] for p in params], slots)
+        network.keep(slots)
+        self.state = {
+            id(p): (m, v) for p, m, v in zip(network.parameters(), moments, velocities, strict=True)
+        }
 
 
 class EpochTotals:
@@ -125,88 +139,120 @@ def _losses(tasks, y, y_pred, w, batch_size, weights, totals: EpochTotals):
     return total
 
 
+@dataclass(frozen=True)
+class LoopSettings:
+    """What the loop takes from the runs' spec (shared by the group)."""
+
+    batch_size: int
+    max_epochs: int
+    patience: int
+    monitor: str  # the history key early stopping watches
+    learning_rate: float
+    loss_weights: Mapping[str, float]
+
+
 def train_stacked(
     network: StackedNetwork,
     train: StackedSplit,
     val: StackedSplit,
     tasks: Sequence[TaskSpec],
     states: Sequence[ReplicateState],
-    *,
-    batch_size: int,
-    max_epochs: int,
-    patience: int,
-    monitor: str,
-    learning_rate: float,
-    loss_weights: Mapping[str, float],
+    settings: LoopSettings,
 ) -> None:
     """Train the replicates (slot k of ``network`` is ``states[k]``) until each stops early or
     ``max_epochs``; each state ends with its history and best weights (or its error)."""
-    device_type = network.device.type
-    autocast = torch.autocast(
-        device_type,
-        dtype=getattr(torch, network.autocast_dtype or "float32"),
-        enabled=network.autocast_dtype is not None,
-    )
-    adam = StackedAdam(network.parameters(), learning_rate)
-    active = list(range(len(states)))
-    steps = -(-train.n_rows // batch_size)
-    for epoch in range(max_epochs):
-        totals = EpochTotals()
-        for index in range(steps):
-            positions = np.stack(
-                [batch_positions(train.n_rows, index, batch_size, states[r].order.positions) for r in active]
-            )
-            x, y, w = train.batch(active, positions, batch_size)
-            with autocast:
-                y_pred = network(x, True, [states[r].generator for r in active])
+    loop = StackedLoop(network, train, val, tasks, states, settings)
+    for epoch in range(settings.max_epochs):
+        if not loop.train_epoch(epoch):
+            return  # a replicate's weights went non-finite: its state has the error
+        loop.end_epoch(epoch)
+        if not loop.active:
+            return
+    loop.keep_last()
+
+
+class StackedLoop:
+    """The state of :func:`train_stacked`: the replicates still training and the optimizer."""
+
+    def __init__(self, network, train, val, tasks, states, settings: LoopSettings) -> None:
+        self.network, self.train, self.val, self.tasks = network, train, val, tasks
+        self.states, self.settings = states, settings
+        self.active = list(range(len(states)))
+        self.adam = StackedAdam(network.parameters(), settings.learning_rate)
+        network.on_input_gradient = self.adam.update
+        self.autocast = torch.autocast(
+            network.device.type,
+            dtype=getattr(torch, network.autocast_dtype or "float32"),
+            enabled=network.autocast_dtype is not None,
+        )
+
+    def train_epoch(self, epoch: int) -> bool:
+        """One epoch of every active replicate; False where one's weights went non-finite."""
+        settings, train, states = self.settings, self.train, self.states
+        self.totals = EpochTotals()
+        for index in range(-(-train.n_rows // settings.batch_size)):
+            positions = [
+                batch_positions(train.n_rows, index, settings.batch_size, states[r].order.positions)
+                for r in self.active
+            ]
+            x, y, w = train.batch(self.active, positions, settings.batch_size)
+            with self.autocast:
+                y_pred = self.network(x, True, [states[r].generator for r in self.active])
             try:
-                total = _losses(tasks, y, y_pred, w, batch_size, loss_weights, totals)
+                total = _losses(
+                    self.tasks, y, y_pred, w, settings.batch_size, settings.loss_weights, self.totals
+                )
             except RuntimeError as err:  # PyTorch's cross-entropy refuses NaN probabilities
                 if "between 0 and 1" not in str(err):
                     raise
-                _mark_non_finite(network, states, active, epoch)
-                return
-            params = network.parameters()
+                _mark_non_finite(self.network, states, self.active, epoch)
+                return False
+            params = self.network.parameters(input_kernels=False)
             for p in params:
                 p.grad = None
-            total.sum().backward()
-            adam.step(params)
-        for r in active:
+            self.adam.begin()
+            total.sum().backward()  # updates the kernels on the input (StackedAdam.update)
+            self.adam.step(params)
+        for r in self.active:
             states[r].order.next_epoch()
-        logs = totals.results()
-        logs.update(_validate(network, val, tasks, active, loss_weights, autocast))
-        stopping = []
-        for slot, r in enumerate(active):
-            state = states[r]
-            for key, values in logs.items():
-                state.history.setdefault(key, []).append(float(values[slot]))
-            if not all(math.isfinite(state.history[k][-1]) for k in ("loss", "val_loss")):
-                key = "loss" if not math.isfinite(state.history["loss"][-1]) else "val_loss"
+        return True
+
+    def end_epoch(self, epoch: int) -> None:
+        """Log the epoch in each history, stop the replicates whose patience ran out."""
+        logs = self.totals.results()
+        logs.update(_validate(self.network, self.val, self.tasks, self.active, self.settings, self.autocast))
+        stopping = [
+            slot for slot, r in enumerate(self.active) if self._stops(self.states[r], slot, logs, epoch)
+        ]
+        if stopping:
+            keep = [slot for slot in range(len(self.active)) if slot not in stopping]
+            self.active = [self.active[slot] for slot in keep]
+            if self.active:
+                self.adam.keep(self.network, keep)
+
+    def _stops(self, state: ReplicateState, slot: int, logs, epoch: int) -> bool:
+        """Record the epoch's logs; whether the replicate stops (early, or on an error)."""
+        for key, values in logs.items():
+            state.history.setdefault(key, []).append(float(values[slot]))
+        for key in ("loss", "val_loss"):
+            if not math.isfinite(state.history[key][-1]):
                 state.error = NonFiniteLossError(
                     f"{key} became {state.history[key][-1]} at epoch {epoch + 1}; lower "
                     "training.learning_rate or check the labels for extreme values"
                 )
-                stopping.append(slot)
-                continue
-            current = state.history[monitor][-1]
-            state.wait += 1
-            if current < state.best:
-                state.best, state.wait = current, 0
-                state.best_weights = network.replicate_weights(slot)
-            if state.wait >= patience and epoch > 0:
-                stopping.append(slot)
-        if stopping:
-            for slot in stopping:
-                states[active[slot]].stopped = True
-            keep = [slot for slot in range(len(active)) if slot not in stopping]
-            active = [active[slot] for slot in keep]
-            if not active:
-                break
-            adam.keep(network, keep)
-            network.keep(keep)
-    for slot, r in enumerate(active):  # trained to max_epochs: the best epoch's weights as well
-        if states[r].best_weights is None:
-            states[r].best_weights = network.replicate_weights(slot)
+                return True
+        current, state.wait = state.history[self.settings.monitor][-1], state.wait + 1
+        if current < state.best:  # Keras's EarlyStopping(mode="min", restore_best_weights=True)
+            state.best, state.wait = current, 0
+            state.best_weights = self.network.replicate_weights(slot)
+        state.stopped = state.wait >= self.settings.patience and epoch > 0
+        return state.stopped
+
+    def keep_last(self) -> None:
+        """Replicates that trained to ``max_epochs`` without improving keep their last weights."""
+        for slot, r in enumerate(self.active):
+            if self.states[r].best_weights is None:
+                self.states[r].best_weights = self.network.replicate_weights(slot)
 
 
 def _mark_non_finite(network: StackedNetwork, states, active: Sequence[int], epoch: int) -> None:
@@ -219,15 +265,15 @@ def _mark_non_finite(network: StackedNetwork, states, active: Sequence[int], epo
             )
 
 
-def _validate(network, val: StackedSplit, tasks, active, loss_weights, autocast) -> dict[str, np.ndarray]:
+def _validate(network, val: StackedSplit, tasks, active, settings, autocast) -> dict[str, np.ndarray]:
     """The validation logs (``val_`` keys) of the replicates in ``active``: dropout off."""
     chunk = eval_batch_size(val.n_rows)
     totals = EpochTotals()
     with torch.no_grad():
         for index in range(-(-val.n_rows // chunk)):
-            positions = np.tile(batch_positions(val.n_rows, index, chunk), (len(active), 1))
+            positions = [batch_positions(val.n_rows, index, chunk)] * len(active)
             x, y, w = val.batch(active, positions, chunk)
             with autocast:
                 y_pred = network(x, False)
-            _losses(tasks, y, y_pred, w, chunk, loss_weights, totals)
+            _losses(tasks, y, y_pred, w, chunk, settings.loss_weights, totals)
     return totals.results(prefix="val_")

@@ -15,7 +15,7 @@ not (:func:`stackable`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 import torch
@@ -27,15 +27,22 @@ from mtrl.backends.torch.sparse import SparseRows
 
 class InputMatmul(torch.autograd.Function):
     """``x @ kernel`` of one replicate's batch, forward from its non-zeros (``embedding_bag``), as
-    :class:`~mtrl.backends.torch.sparse.SparseInputMatmul`, but the kernel's gradient lands in
-    ``buffer`` (float32, the kernel's shape), which becomes ``kernel.grad``: a fresh 20 MB
-    gradient a step costs more to fault in and convert (~3.5 ms) than to copy into a block kept
-    from step to step (~0.6 ms). The caller sets ``kernel.grad`` to None before each backward.
+    :class:`~mtrl.backends.torch.sparse.SparseInputMatmul`; its backward hands the kernel's
+    gradient (in ``scratch``, float32, the kernel's shape, shared by the replicates) to
+    ``update(kernel, gradient)`` at once, instead of keeping it as ``kernel.grad``: one block for
+    all replicates instead of R (a fresh 20 MB gradient a step also costs more to fault in and
+    convert, ~3.5 ms, than a copy into a block kept from step to step, ~0.6 ms).
     """
 
     @staticmethod
-    def forward(ctx, kernel: torch.Tensor, batch: SparseRows, grad_dtype: torch.dtype, buffer: torch.Tensor):
-        ctx.batch, ctx.grad_dtype, ctx.kernel, ctx.buffer = batch, grad_dtype, kernel, buffer
+    def forward(ctx, kernel, batch: SparseRows, grad_dtype: torch.dtype, scratch, update):
+        ctx.batch, ctx.grad_dtype, ctx.kernel, ctx.scratch, ctx.update = (
+            batch,
+            grad_dtype,
+            kernel,
+            scratch,
+            update,
+        )
         return torch.nn.functional.embedding_bag(
             batch.ids, kernel, batch.offsets, mode="sum", per_sample_weights=batch.values
         )
@@ -43,9 +50,9 @@ class InputMatmul(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         x = ctx.batch.dense_as(ctx.grad_dtype)
-        ctx.buffer.copy_(torch.matmul(x.T, grad.to(ctx.grad_dtype)))
-        ctx.kernel.grad = ctx.buffer
-        return None, None, None, None
+        ctx.scratch.copy_(torch.matmul(x.T, grad.to(ctx.grad_dtype)))
+        ctx.update(ctx.kernel, ctx.scratch)
+        return None, None, None, None, None
 
 
 def stackable(model: keras.Model) -> bool:
@@ -84,15 +91,16 @@ class StackedNetwork:
         self.first = {layer.name for layer in input_dense_layers(template, ACTIVATIONS) or []}
         self.dense = [layer for layer in template.operations if isinstance(layer, keras.layers.Dense)]
         self.values: dict[str, torch.Tensor | list[torch.Tensor]] = {}
-        self.grad_buffers: dict[str, list[torch.Tensor]] = {}  # of the kernels on the input
+        self.scratch: dict[tuple[int, ...], torch.Tensor] = {}  # a gradient block per kernel shape
+        #: what the kernels on the input do with their gradient (an optimizer's update of one weight)
+        self.on_input_gradient: Callable[[torch.Tensor, torch.Tensor], None] | None = None
         for layer in self.dense:
             kernel, bias = layer.kernel.value, layer.bias.value
             if layer.name in self.first:
                 name = f"{layer.name}/kernel"
                 self.values[name] = [torch.zeros(kernel.shape, device=kernel.device) for _ in range(n_stack)]
-                self.grad_buffers[name] = [
-                    torch.zeros(kernel.shape, device=kernel.device) for _ in range(n_stack)
-                ]
+                shape = tuple(kernel.shape)
+                self.scratch.setdefault(shape, torch.zeros(shape, device=kernel.device))
             else:
                 self.values[f"{layer.name}/kernel"] = torch.zeros(
                     (n_stack, *kernel.shape), device=kernel.device
@@ -106,9 +114,20 @@ class StackedNetwork:
     def device(self) -> torch.device:
         return self.parameters()[0].device
 
-    def parameters(self) -> list[torch.Tensor]:
-        """The tensors to train, in a fixed order."""
-        return [t for value in self.values.values() for t in (value if isinstance(value, list) else [value])]
+    def parameters(self, input_kernels: bool = True) -> list[torch.Tensor]:
+        """The tensors to train, in a fixed order; ``input_kernels=False``: without the kernels on
+        the input (updated in the backward pass, :attr:`on_input_gradient`)."""
+        return [
+            t
+            for value in self.values.values()
+            for t in (
+                value
+                if isinstance(value, list) and input_kernels
+                else []
+                if isinstance(value, list)
+                else [value]
+            )
+        ]
 
     def select(self, tensors: Sequence[torch.Tensor], slots: Sequence[int]) -> list[torch.Tensor]:
         """``tensors`` (aligned with :meth:`parameters`, e.g. optimizer moments) for ``slots`` only."""
@@ -150,8 +169,6 @@ class StackedNetwork:
     def keep(self, slots: Sequence[int]) -> None:
         """Keep only ``slots`` (in that order): the stack of the replicates still training."""
         kept = self.select(self.parameters(), slots)
-        for name, buffers in self.grad_buffers.items():
-            self.grad_buffers[name] = [buffers[slot] for slot in slots]
         with torch.no_grad():
             position = 0
             for name, value in self.values.items():
@@ -182,7 +199,6 @@ class StackedNetwork:
 
     def _dense_op(self, layer: keras.layers.Dense, batch: Sequence[SparseRows]):
         kernel, bias = self.values[f"{layer.name}/kernel"], self.values[f"{layer.name}/bias"]
-        buffers = self.grad_buffers.get(f"{layer.name}/kernel")
         activation = ACTIVATIONS[layer.activation.__name__]
         if layer.name in self.first:
             # a head on the input keeps a float32 gradient (heads stay float32)
@@ -191,8 +207,11 @@ class StackedNetwork:
 
             def first(_inputs, **_):
                 with torch.autocast(bias.device.type, enabled=False):
-                    parts = zip(kernel, batch, buffers, strict=True)
-                    out = torch.stack([InputMatmul.apply(k, rows, grad_dtype, b) for k, rows, b in parts])
+                    scratch, update = self.scratch[tuple(kernel[0].shape)], self._input_gradient
+                    parts = zip(kernel, batch, strict=True)
+                    out = torch.stack(
+                        [InputMatmul.apply(k, rows, grad_dtype, scratch, update) for k, rows in parts]
+                    )
                     return activation(out + bias.unsqueeze(1))
 
             return first
@@ -208,6 +227,13 @@ class StackedNetwork:
             return activation(torch.baddbmm(bias.unsqueeze(1), x, kernel))
 
         return dense
+
+    def _input_gradient(self, kernel: torch.Tensor, gradient: torch.Tensor) -> None:
+        if self.on_input_gradient is None:
+            raise RuntimeError(
+                "StackedNetwork.on_input_gradient is not set: nothing would train the input kernels"
+            )
+        self.on_input_gradient(kernel, gradient)
 
     @staticmethod
     def _dropout(rate: float, training: bool, generators):
