@@ -367,6 +367,41 @@ def test_slurm_profile_dry_run_without_slurm(profile, tmp_path):
             assert ("gpu=1" in resources.split(", ")) == profile.endswith("-gpu"), resources
 
 
+# "trains seeds 1-4 of <results>/runs/tight/low/n40 in one job (4 runs; threads 2; mem_mb=12000, ...)"
+GROUP_JOB = re.compile(
+    r"trains (seeds? [\d-]+) of \S+/runs/(\S+) in one job \((\d+) runs; threads (\d+); (.*)\)"
+)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("profile", ["profiles/slurm", "profiles/slurm-gpu"])
+def test_a_group_job_asks_for_its_runs_memory_and_runtime_and_one_runs_threads_and_gpu(profile, tmp_path):
+    """execution.replicates_per_job > 1: the profile's values for train_multitask/train_single_task are
+    one run's; a group rule's job multiplies memory and runtime by its runs, keeps threads and GPU."""
+    config = tiny_config(tmp_path, execution={"replicates_per_job": 4}, **{**SMALL, "seeds": [1, 2, 3, 4, 5]})
+    out = snakemake("-n", "--profile", profile, config=config, timeout=120).stdout
+    jobs = GROUP_JOB.findall(out)
+    assert len(jobs) == 2 * 6, out[-3000:]  # 2 groups of each multi-task cell and single-task pair
+    gpu = ", gpu=1" if profile.endswith("-gpu") else ""
+    for words, _, runs, threads, resources in jobs:
+        n = int(runs)
+        assert (words, n) in (("seeds 1-4", 4), ("seed 5", 1)) and threads == "2"
+        assert resources == f"mem_mb={3000 * n}, runtime={60 * n}{gpu}", resources
+    # a run's value set on the command line (which replaces the profile's set-resources) scales too;
+    # a group rule's own value wins outright
+    out = snakemake(
+        "-n", "--profile", profile,
+        "--set-resources", "train_multitask:mem_mb=1000 * attempt", "train_single_task_seed5:runtime=7",
+        config=config, timeout=120,
+    ).stdout  # fmt: skip
+    jobs = {
+        (run.split("/")[0], words): (threads, res) for words, run, _, threads, res in GROUP_JOB.findall(out)
+    }
+    assert jobs[("tight", "seeds 1-4")] == jobs[("loose", "seeds 1-4")] == ("2", "mem_mb=4000, runtime=240")
+    assert jobs[("single", "seeds 1-4")] == ("2", "mem_mb=12000, runtime=240")  # the rule's own
+    assert jobs[("single", "seed 5")] == ("2", "mem_mb=3000, runtime=7")
+
+
 def _profile(path: str) -> dict:
     return yaml.safe_load((REPO / path / "config.yaml").read_text())
 
