@@ -236,10 +236,10 @@ RUN_FILES = {
     "history": "history.csv",
     "metrics": "metrics.json",
 }
-# a training run's own resources (rules train_multitask and train_single_task ask for these)
+# a training run's own resources (as rules train_multitask and train_single_task in train.smk)
 RUN_RESOURCES = {"mem_mb": 3000, "runtime": 60}
-# what a group job needs once per run of the group; the rest (threads, a GPU, a partition) once
-PER_RUN_RESOURCES = ("mem_mb", "mem_mib", "mem", "runtime")
+# what a group job needs once per run of the group, summed; the rest (a GPU, a partition) once
+SUMMED_RESOURCES = ("mem_mb", "mem_mib", "mem", "runtime")
 
 
 def group_outputs(run, group):
@@ -304,23 +304,31 @@ def group_resources(run_rule, group):
     if profile.keys() & {"mem", "mem_mib"}:
         del one_run["mem_mb"]  # the profile gives the memory in another unit
     one_run.update(profile)
-    return {
-        name: _per_run(value, len(group) if name in PER_RUN_RESOURCES else 1)
+    scaled = {
+        name: _per_run(value, len(group) if name in SUMMED_RESOURCES else 1)
         for name, value in one_run.items()
     }
+    return {
+        name: value for name, value in scaled.items() if value is not None
+    }  # None: not set
 
 
 def group_message(kind, group, resources):
     """A group rule's message (its job's line in the log and in ``snakemake -n``): the seeds and the
-    cell it trains, the threads and the resources set by the rule (memory and runtime of its runs
-    together), and the study plan's note on the cell (PLAN_NOTES) where it has one."""
+    cell it trains, its threads and resources (memory and runtime of its runs together), and the study
+    plan's note on the cell (PLAN_NOTES) where it has one."""
     if kind == MULTITASK:
         cell = f"{RESULTS}/runs/{{wildcards.coupling}}/{{wildcards.sharing}}/n{{wildcards.n_train}}"
         spec = "multitask {wildcards.n_train}"
     else:
         cell = f"{RESULTS}/runs/single/{{wildcards.task}}/n{{wildcards.n_train}}"
         spec = "single {wildcards.task} {wildcards.n_train}"
-    named = ", ".join(f"{name}={{resources.{name}}}" for name in resources)
+    # memory and runtime (every group job has them), and what else the rule sets to a value known
+    # before the job (a GPU): an expression (a partition) may turn out None, unknown to the message
+    shown = ["mem_mb", "runtime"] + [
+        n for n, v in resources.items() if n not in SUMMED_RESOURCES and not callable(v)
+    ]
+    named = ", ".join(f"{name}={{resources.{name}}}" for name in shown)
     return (
         f"trains {group.words} of {cell} in one job ({len(group)} runs; threads {{threads}}; {named})"
         f"{{PLAN_NOTES:+ {spec} {cell}/{group.file_stem}}}"

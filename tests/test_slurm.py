@@ -210,6 +210,31 @@ def test_failed_job_is_retried_with_more_memory(slurm_cluster, tmp_path):
 
 
 @pytest.mark.slurm
+def test_a_group_of_seeds_is_one_slurm_job_asking_for_its_runs_memory_at_every_attempt(
+    slurm_cluster, tmp_path
+):
+    """execution.replicates_per_job = 2: seeds 1 and 2 of a cell in one SLURM job, which asks for two
+    runs' memory and runtime, the attempt's (one run: 100 MB, then 1500 MB on the retry)."""
+    config = tiny_config(tmp_path, execution={"replicates_per_job": 2}, **SMALL | {"seeds": [1, 2]})
+    prepare_locally(tmp_path, config)
+    runs = [tmp_path / f"results/runs/tight/low/n40/seed{seed}" for seed in (1, 2)]
+    proc = on_slurm(
+        tmp_path, config, str(runs[1] / "metrics.json"),
+        "--set-resources", "train_multitask:mem_mb=100 if attempt == 1 else 1500",
+    )  # fmt: skip
+    subs = submissions(proc.stdout)
+    assert len(subs) == 2 and subs[0][0] == subs[1][0], subs  # one snakemake job, submitted twice
+    first, second = (scontrol_job(jobid) for _, jobid, _ in subs)
+    assert first["MinMemoryNode"] == "200M" and first["JobState"] in ("OUT_OF_MEMORY", "FAILED"), first
+    assert second["MinMemoryNode"] == "3000M" and second["JobState"] == "COMPLETED", second
+    assert second["TimeLimit"] == "02:00:00", second  # the rule's 60 min a run, twice
+    assert second["Comment"].startswith("rule_train_multitask_seeds1_2_wildcards_"), second
+    assert "trains seeds 1-2 of" in subs[1][2].read_text()
+    for run_dir in runs:
+        assert all((run_dir / name).stat().st_size > 0 for name in RUN_FILES), run_dir
+
+
+@pytest.mark.slurm
 def test_cancelled_run_leaves_no_partial_outputs_and_resumes(slurm_cluster, tmp_path):
     config = tiny_config(tmp_path, **SMALL)
     prepare_locally(tmp_path, config)
