@@ -168,12 +168,17 @@ def test_a_tiny_study_in_groups_writes_every_run_and_reruns_by_group(tmp_path):
         assert (results / f"logs/runs/tight/low/n40/{stem}.log").exists()
         assert (results / f"benchmarks/runs/single/t_far1/n40/{stem}.tsv").exists()
 
-    # a run trained in a group has the numbers it gets in a job of its own (one after the other)
+    # a run trained in a group is the run a job of its own trains: the same settings, seed, training
+    # subset and labels (its numbers are the training engine's: mtrl.group, tests/test_replicate_groups)
     other = _tiny(tmp_path / "alone", seeds=[1, 2, 3], **SMALL)
     run = "runs/loose/low/n40/seed2/metrics.json"
     snakemake(str(tmp_path / "alone/results" / run), "--cores", "2", "--configfile", other)
     alone = json.loads((tmp_path / "alone/results" / run).read_text())
-    assert json.loads((results / run).read_text())["metrics"] == alone["metrics"]
+    grouped = json.loads((results / run).read_text())
+    assert grouped["run"] == alone["run"] and grouped["run"]["seed"] == 2
+    for key in ("labelled", "scaling"):
+        assert grouped[key] == alone[key], key
+    assert grouped["training"]["n_train_actual"] == alone["training"]["n_train_actual"] == 40
 
     # another grouping finds every run up to date; a lost run, asked for by path, reruns its group,
     # and so does -f on a run's path
