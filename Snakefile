@@ -1,6 +1,7 @@
 """mtrl: when does multi-task deep learning help?
 
-Expands task coupling x sharing level x training size x seed into one Keras training job per run,
+Expands task coupling x sharing level x training size x seed into one Keras training job per run
+(or per group of a cell's seeds, execution.replicates_per_job),
 plus single-task baselines, and aggregates them into tables, figures and a report.
 """
 
@@ -26,7 +27,18 @@ report: front_page()
 include: "rules/download.smk"
 include: "rules/data.smk"
 include: "rules/numerics.smk"
-include: "rules/train.smk"
+
+
+# one training job per run, or (execution.replicates_per_job > 1) per group of a cell's seeds
+if REPLICATES_PER_JOB == 1:
+
+    include: "rules/train.smk"
+
+else:
+
+    include: "rules/train_groups.smk"
+
+
 include: "rules/seeds.smk"
 include: "rules/aggregate.smk"
 include: "rules/plots.smk"

@@ -22,6 +22,7 @@ from mtrl.data import download as official_files
 from mtrl.data.plan import auxiliary_from_target_rows
 from mtrl.data.plan_notes import PlanNotes
 from mtrl.kinds import MULTITASK, SINGLE, SINGLE_COUPLING, SINGLE_SHARING
+from mtrl.seed_groups import replicates_per_job, study_seed_groups
 from mtrl.stats.seed_rule import read_seed_plan, seed_rule
 from mtrl.tasks import task_slug
 
@@ -60,6 +61,11 @@ PLAN_NOTES = PlanNotes(DATA, TASKS, config["target"], config["train_sizes"])
 SHARING_MASKS = sharing_masks(config)
 MTL_RUN = f"{RESULTS}/runs/{{coupling}}/{{sharing}}/n{{n_train}}/seed{{seed}}"
 STL_RUN = f"{RESULTS}/runs/single/{{task}}/n{{n_train}}/seed{{seed}}"
+# execution.replicates_per_job: 1, one training job per run (rules train_multitask and
+# train_single_task); above 1, the study's seeds in groups of that many, one training rule per
+# group and kind (rules train_multitask_<group> and train_single_task_<group>, mtrl.seed_groups)
+REPLICATES_PER_JOB = replicates_per_job(config)
+SEED_GROUPS = study_seed_groups(config) if REPLICATES_PER_JOB > 1 else []
 
 
 def _alternatives(names):
@@ -126,6 +132,13 @@ def study_runs(filename):
     return paths
 
 
+def seed_plan_grouping():
+    """Params of plan_seeds for replicate groups: the seeds per job where above 1 (a size's seeds are
+    then rounded up to whole groups); none at 1, so that a plan made before this key stays up to date.
+    """
+    return {"replicates_per_job": REPLICATES_PER_JOB} if REPLICATES_PER_JOB > 1 else {}
+
+
 def seed_plan_inputs(wildcards=None):
     """The study's seed plan when a precision rule sets its seeds (for the findings), else nothing."""
     return {"seeds": SEEDS_PLAN} if SEED_RULE is not None else {}
@@ -160,12 +173,21 @@ def all_outputs():
 
 def multitask_params(wildcards):
     """The RunSpec of one multi-task run (tasks None: read from the chosen couplings)."""
+    return multitask_spec(wildcards, seed=int(wildcards.seed))
+
+
+def multitask_cell_params(wildcards):
+    """The RunSpec of a multi-task cell's runs but their seed: a replicate group's params."""
+    return multitask_spec(wildcards)
+
+
+def multitask_spec(wildcards, **seed):
     tasks = None if AUTO_COUPLINGS else list(config["couplings"][wildcards.coupling])
     return dict(
         tasks=tasks,
         target=config["target"],
         n_train=int(wildcards.n_train),
-        seed=int(wildcards.seed),
+        **seed,
         # a preset's mask, or an architecture's name and options, and the entry's weighting
         # (mtrl.sharing: none for equal weighting, so plain entries keep their parameters)
         **sharing_parameters(config, wildcards.sharing, SHARING_MASKS),
@@ -187,13 +209,127 @@ def multitask_inputs(wildcards):
 
 def single_task_params(wildcards):
     """The RunSpec of one single-task baseline run."""
+    return single_task_spec(wildcards, seed=int(wildcards.seed))
+
+
+def single_task_cell_params(wildcards):
+    """The RunSpec of a task's single-task runs of one size but their seed: a group's params."""
+    return single_task_spec(wildcards)
+
+
+def single_task_spec(wildcards, **seed):
     task = TASK_OF_SLUG[wildcards.task]
     return dict(
         tasks=[task],
         target=task,
         n_train=int(wildcards.n_train),
-        seed=int(wildcards.seed),
+        **seed,
         sharing_mask=list(SHARING_MASKS[SINGLE_SHARING]),
         labels=dict(kind=SINGLE, coupling=SINGLE_COUPLING, sharing=SINGLE_SHARING),
         **run_parameters(config, [task]),
+    )
+
+
+# ---- replicate groups (execution.replicates_per_job > 1): one training rule per group of seeds ----
+RUN_FILES = {
+    "model": "model.keras",
+    "history": "history.csv",
+    "metrics": "metrics.json",
+}
+# a training run's own resources (as rules train_multitask and train_single_task in train.smk)
+RUN_RESOURCES = {"mem_mb": 3000, "runtime": 60}
+# what a group job needs once per run of the group, summed; the rest (a GPU, a partition) once
+SUMMED_RESOURCES = ("mem_mb", "mem_mib", "mem", "runtime")
+
+
+def group_outputs(run, group):
+    """A group rule's outputs: model, history and metrics of each seed's run (``run``: MTL_RUN or
+    STL_RUN), named ``<file>_seed<k>``."""
+    return {
+        f"{name}_seed{seed}": f"{run.replace('{seed}', str(seed))}/{filename}"
+        for seed in group.seeds
+        for name, filename in RUN_FILES.items()
+    }
+
+
+def group_seeds(wildcards, output):
+    """A group job's seeds, read from its outputs' names (``metrics_seed<k>``). Derived from the
+    outputs, so Snakemake does not record them as a parameter of the runs: another grouping
+    (replicates_per_job above 1) finds the runs up to date, while a change of the cell's settings
+    (params ``run``) retrains them."""
+    return [
+        int(name.removeprefix("metrics_seed"))
+        for name in output.keys()
+        if name.startswith("metrics_seed")
+    ]
+
+
+def _times(value, factor):
+    return (
+        round(value * factor)
+        if isinstance(value, int | float) and factor != 1
+        else value
+    )
+
+
+def _per_run(value, factor):
+    """A resource or thread count of one run, ``factor`` times: a plain value, or a profile's
+    (``--set-resources``/``--set-threads``) that may be an expression of the attempt."""
+    if not hasattr(value, "evaluate"):
+        return _times(value, factor)
+    if not value.is_evaluable():
+        return _times(value.value, factor)
+
+    def evaluate(wildcards, **aux):
+        return _times(value.evaluate(wildcards, **aux).value, factor)
+
+    return evaluate
+
+
+def group_threads(run_rule):
+    """A group job's threads: one run's, i.e. those the profile sets for ``run_rule``
+    (``set-threads: train_multitask: 2``), else 1, as rule ``run_rule`` would get."""
+    threads = workflow.resource_settings.overwrite_threads.get(run_rule)
+    return 1 if threads is None else _per_run(threads, 1)
+
+
+def group_resources(run_rule, group):
+    """A group job's resources: those of its runs together. One run's are RUN_RESOURCES updated by
+    what the profile sets for ``run_rule`` (``set-resources: train_multitask: ...``, read here so
+    that profiles keep holding the resources); memory and runtime count once per run of the group,
+    the rest (a GPU, a partition) once. ``--set-resources <group rule>:...`` still wins.
+    """
+    profile = dict(workflow.resource_settings.overwrite_resources.get(run_rule) or {})
+    one_run = dict(RUN_RESOURCES)
+    if profile.keys() & {"mem", "mem_mib"}:
+        del one_run["mem_mb"]  # the profile gives the memory in another unit
+    one_run.update(profile)
+    scaled = {
+        name: _per_run(value, len(group) if name in SUMMED_RESOURCES else 1)
+        for name, value in one_run.items()
+    }
+    return {
+        name: value for name, value in scaled.items() if value is not None
+    }  # None: not set
+
+
+def group_message(kind, group, resources):
+    """A group rule's message (its job's line in the log and in ``snakemake -n``): the seeds and the
+    cell it trains, its threads and resources (memory and runtime of its runs together), and the study
+    plan's note on the cell (PLAN_NOTES) where it has one."""
+    if kind == MULTITASK:
+        cell = f"{RESULTS}/runs/{{wildcards.coupling}}/{{wildcards.sharing}}/n{{wildcards.n_train}}"
+        spec = "multitask {wildcards.n_train}"
+    else:
+        cell = f"{RESULTS}/runs/single/{{wildcards.task}}/n{{wildcards.n_train}}"
+        spec = "single {wildcards.task} {wildcards.n_train}"
+    # memory and runtime (every group job has them), and what else the rule sets to a value known
+    # before the job (a GPU): an expression (a partition) may turn out None, unknown to the message
+    shown = ["mem_mb", "runtime"] + [
+        n for n, v in resources.items() if n not in SUMMED_RESOURCES and not callable(v)
+    ]
+    named = ", ".join(f"{name}={{resources.{name}}}" for name in shown)
+    return (
+        f"trains {group.words} of {cell} in one job ({len(group)} runs; threads {{threads}}; {named})"
+        f"{{PLAN_NOTES:+ {spec} {cell}/{group.file_stem}}}"
     )

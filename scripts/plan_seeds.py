@@ -17,6 +17,8 @@ with logged_to(snakemake.log[0]):
     runs = runs_table(read_metrics(snakemake.input.metrics), params.target)
     runs = without_excluded(runs, read_plan(snakemake.input.plan))
     gains = gains_table(runs, params.target, primary_metric(runs, params.target, params.metric))
-    plan = seed_plan(gains, seed_rule(params.seeds), params.sizes, confidence=1 - params.alpha)
+    # replicates_per_job: a param only where above 1 (seeds rounded up to whole groups)
+    per_job = params.get("replicates_per_job", 1)
+    plan = seed_plan(gains, seed_rule(params.seeds), params.sizes, 1 - params.alpha, per_job)
     with atomic_path(snakemake.output.seeds) as tmp:
         plan.to_csv(tmp, index=False)

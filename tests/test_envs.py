@@ -34,7 +34,8 @@ def test_every_rule_names_the_env():
     jobs = 0
     for smk in (REPO / "rules").glob("*.smk"):
         text = smk.read_text()
-        rules = len(re.findall(r"^(?:rule|checkpoint) \w+:", text, flags=re.MULTILINE))
+        # named rules, and rules named by a `name:` directive (one per replicate group, in a loop)
+        rules = len(re.findall(r"^\s*(?:rule|checkpoint)(?: \w+)?:", text, flags=re.MULTILINE))
         assert rules == text.count('"../envs/mtrl.yaml"'), smk.name
         jobs += rules
     assert jobs >= 15  # every step of the workflow was found

@@ -234,6 +234,10 @@ def test_plan_notes_for_the_rule_messages(few_aux_labels, tmp_path):
     assert capped.startswith("results/runs/single/a/n100/seed1/metrics.json: capped at ")
     assert "trains on all" in capped
     assert format(notes, "single a 30 x") == ""  # nothing to say: Snakemake's usual description
+    # "+ <spec>": to end a message of the rule's own (a replicate group's), after "; " or nothing
+    group = format(notes, "+ single a 100 results/runs/single/a/n100/seeds1-4")
+    assert group.startswith("; results/runs/single/a/n100/seeds1-4: capped at ")
+    assert format(notes, "+ single a 30 x") == ""
     assert format(notes, "multitask 100 x") == ""  # the target is fine
     assert format(notes, "nonsense") == ""  # a message never stops the workflow
     assert format(PlanNotes(tmp_path / "absent.h5", ["t", "a"], "t", [100]), "single a 100 x") == ""

@@ -40,8 +40,8 @@ def _error(**overrides) -> str:
         (
             {"nope": 1},
             "config: unknown key 'nope'; allowed keys: results, target, couplings, auto_couplings, sharing, "
-            "weightings, sharing_presets, architectures, train_sizes, seeds, replicates, backend, precision, "
-            "findings, model, training, data, download",
+            "weightings, sharing_presets, architectures, train_sizes, seeds, replicates, execution, backend, "
+            "precision, findings, model, training, data, download",
         ),
     ],
 )

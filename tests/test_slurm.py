@@ -210,6 +210,31 @@ def test_failed_job_is_retried_with_more_memory(slurm_cluster, tmp_path):
 
 
 @pytest.mark.slurm
+def test_a_group_of_seeds_is_one_slurm_job_asking_for_its_runs_memory_at_every_attempt(
+    slurm_cluster, tmp_path
+):
+    """execution.replicates_per_job = 2: seeds 1 and 2 of a cell in one SLURM job, which asks for two
+    runs' memory and runtime, the attempt's (one run: 100 MB, then 1500 MB on the retry)."""
+    config = tiny_config(tmp_path, execution={"replicates_per_job": 2}, **SMALL | {"seeds": [1, 2]})
+    prepare_locally(tmp_path, config)
+    runs = [tmp_path / f"results/runs/tight/low/n40/seed{seed}" for seed in (1, 2)]
+    proc = on_slurm(
+        tmp_path, config, str(runs[1] / "metrics.json"),
+        "--set-resources", "train_multitask:mem_mb=100 if attempt == 1 else 1500",
+    )  # fmt: skip
+    subs = submissions(proc.stdout)
+    assert len(subs) == 2 and subs[0][0] == subs[1][0], subs  # one snakemake job, submitted twice
+    first, second = (scontrol_job(jobid) for _, jobid, _ in subs)
+    assert first["MinMemoryNode"] == "200M" and first["JobState"] in ("OUT_OF_MEMORY", "FAILED"), first
+    assert second["MinMemoryNode"] == "3000M" and second["JobState"] == "COMPLETED", second
+    assert second["TimeLimit"] == "02:00:00", second  # the rule's 60 min a run, twice
+    assert second["Comment"].startswith("rule_train_multitask_seeds1_2_wildcards_"), second
+    assert "trains seeds 1-2 of" in subs[1][2].read_text()
+    for run_dir in runs:
+        assert all((run_dir / name).stat().st_size > 0 for name in RUN_FILES), run_dir
+
+
+@pytest.mark.slurm
 def test_cancelled_run_leaves_no_partial_outputs_and_resumes(slurm_cluster, tmp_path):
     config = tiny_config(tmp_path, **SMALL)
     prepare_locally(tmp_path, config)
@@ -365,6 +390,41 @@ def test_slurm_profile_dry_run_without_slurm(profile, tmp_path):
             for item in ("mem_mb=3000", "runtime=60", "slurm_partition=EDIT_ME_partition"):
                 assert item in resources.split(", "), resources
             assert ("gpu=1" in resources.split(", ")) == profile.endswith("-gpu"), resources
+
+
+# "trains seeds 1-4 of <results>/runs/tight/low/n40 in one job (4 runs; threads 2; mem_mb=12000, ...)"
+GROUP_JOB = re.compile(
+    r"trains (seeds? [\d-]+) of \S+/runs/(\S+) in one job \((\d+) runs; threads (\d+); (.*)\)"
+)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("profile", ["profiles/slurm", "profiles/slurm-gpu"])
+def test_a_group_job_asks_for_its_runs_memory_and_runtime_and_one_runs_threads_and_gpu(profile, tmp_path):
+    """execution.replicates_per_job > 1: the profile's values for train_multitask/train_single_task are
+    one run's; a group rule's job multiplies memory and runtime by its runs, keeps threads and GPU."""
+    config = tiny_config(tmp_path, execution={"replicates_per_job": 4}, **{**SMALL, "seeds": [1, 2, 3, 4, 5]})
+    out = snakemake("-n", "--profile", profile, config=config, timeout=120).stdout
+    jobs = GROUP_JOB.findall(out)
+    assert len(jobs) == 2 * 6, out[-3000:]  # 2 groups of each multi-task cell and single-task pair
+    gpu = ", gpu=1" if profile.endswith("-gpu") else ""
+    for words, _, runs, threads, resources in jobs:
+        n = int(runs)
+        assert (words, n) in (("seeds 1-4", 4), ("seed 5", 1)) and threads == "2"
+        assert resources == f"mem_mb={3000 * n}, runtime={60 * n}{gpu}", resources
+    # a run's value set on the command line (which replaces the profile's set-resources) scales too;
+    # a group rule's own value wins outright
+    out = snakemake(
+        "-n", "--profile", profile,
+        "--set-resources", "train_multitask:mem_mb=1000 * attempt", "train_single_task_seed5:runtime=7",
+        config=config, timeout=120,
+    ).stdout  # fmt: skip
+    jobs = {
+        (run.split("/")[0], words): (threads, res) for words, run, _, threads, res in GROUP_JOB.findall(out)
+    }
+    assert jobs[("tight", "seeds 1-4")] == jobs[("loose", "seeds 1-4")] == ("2", "mem_mb=4000, runtime=240")
+    assert jobs[("single", "seeds 1-4")] == ("2", "mem_mb=12000, runtime=240")  # the rule's own
+    assert jobs[("single", "seed 5")] == ("2", "mem_mb=3000, runtime=7")
 
 
 def _profile(path: str) -> dict:

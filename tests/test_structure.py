@@ -50,6 +50,7 @@ LIGHT = (
     "mtrl.architectures.presets",
     "mtrl.architectures.checks",
     "mtrl.sharing",
+    "mtrl.seed_groups",
     "mtrl.weightings",
 )
 # framework-free at import time; their functions may import a framework once it is chosen

@@ -1,7 +1,8 @@
 """What the study plan says of one training job, for the training rules' ``message:``.
 
 Snakemake formats a rule's message with the workflow's globals, and a format spec may hold the job's
-wildcards, so a rule can ask ``{PLAN_NOTES:single {wildcards.task} {wildcards.n_train} {output.metrics}}``.
+wildcards, so a rule can ask ``{PLAN_NOTES:single {wildcards.task} {wildcards.n_train} {output.metrics}}``
+(``{PLAN_NOTES:+ single ...}``: the note after ``"; "``, to end a message of the rule's own).
 :class:`PlanNotes` answers from the prepared data once it exists (:func:`mtrl.data.plan.plan_study` on
 its labels, read again when the file changes): ``snakemake -n`` after preparation says which runs are
 capped or left out of the statistics. The answer is empty for a run the plan has nothing to say about
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 SINGLE_SPEC = "single"  # single <task slug> <n_train> <path>
 MULTITASK_SPEC = "multitask"  # multitask <n_train> <path>
+APPEND_SPEC = "+ "  # "+ <spec>": the note after "; ", to end another message (empty when none)
 
 
 class PlanNotes:
@@ -67,6 +69,9 @@ class PlanNotes:
         return f"{path}: {cell.status} at {cell.n_actual}: {cell.reason} (tables/plan.csv)"
 
     def __format__(self, spec: str) -> str:
+        if spec.startswith(APPEND_SPEC):
+            note = self.__format__(spec.removeprefix(APPEND_SPEC))
+            return f"; {note}" if note else ""
         try:
             kind, rest = spec.split(" ", 1)
             if kind == SINGLE_SPEC:

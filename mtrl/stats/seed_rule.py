@@ -19,6 +19,11 @@ Seeds are decided per training size: every cell of one size (each coupling x sha
 single-task runs of that size) gets the same seeds, the most any of its cells needs, so that the
 paired and pooled comparisons stay balanced; a size whose widest cell is already precise enough
 keeps its initial seeds.
+
+Where a training job trains several seeds (``execution.replicates_per_job`` R > 1, groups of R
+consecutive seeds from ``first``), a size's seeds are rounded up to whole groups, at most ``max``:
+the seeds its jobs train anyway are used, none is trained and left out. The rounded count is a
+function of the initial spread alone, so the argument above holds unchanged.
 """
 
 from __future__ import annotations
@@ -77,6 +82,15 @@ class SeedRule:
         """Every seed the rule may use (the ``max`` first)."""
         return self.seeds(self.max)
 
+    def in_whole_groups(self, count: int, per_job: int) -> int:
+        """``count`` seeds rounded up to whole replicate groups of ``per_job``, at most ``max``.
+
+        A training job trains a group of ``per_job`` consecutive seeds cut from ``first``
+        (``execution.replicates_per_job``, :mod:`mtrl.seed_groups`), so the seeds it trains
+        anyway are used rather than left out; the count still depends on the spread alone.
+        """
+        return min(self.max, -(-count // per_job) * per_job)
+
 
 def seed_rule(setting: Sequence[int] | Mapping[str, Any]) -> SeedRule | None:
     """The rule of a config's ``seeds`` (None for a plain list of seeds)."""
@@ -113,13 +127,16 @@ def seeds_needed(values: Sequence[float], rule: SeedRule, confidence: float) -> 
     return int(min(rule.max, max(n0, needed)))
 
 
-def seed_plan(gains: pd.DataFrame, rule: SeedRule, sizes: Sequence[int], confidence: float) -> pd.DataFrame:
+def seed_plan(
+    gains: pd.DataFrame, rule: SeedRule, sizes: Sequence[int], confidence: float, per_job: int = 1
+) -> pd.DataFrame:
     """Per cell: its initial spread and interval, the seeds it needs and the seeds its size gets.
 
     ``gains`` holds the initial replicates (columns ``coupling, sharing, n_train, seed, gain``; only
     the rule's initial seeds are read). Every size of ``sizes`` gets a row per cell (a size without
-    any cell, e.g. excluded by the study plan, keeps its initial seeds). Columns
-    :data:`PLAN_COLUMNS`.
+    any cell, e.g. excluded by the study plan, keeps its initial seeds). ``per_job``: the seeds a
+    training job trains (``execution.replicates_per_job``); a size's seeds are rounded up to whole
+    groups (:meth:`SeedRule.in_whole_groups`). Columns :data:`PLAN_COLUMNS`.
     """
     initial = gains[gains["seed"].isin(rule.initial_seeds)]
     rows = []
@@ -142,8 +159,12 @@ def seed_plan(gains: pd.DataFrame, rule: SeedRule, sizes: Sequence[int], confide
     per_size = cells.groupby("n_train")["seeds_needed"].max()
     missing = pd.DataFrame({"n_train": [n for n in sizes if n not in per_size.index]})
     cells = pd.concat([cells, missing], ignore_index=True) if len(missing) else cells
-    cells["seeds"] = [int(per_size.get(n, rule.initial)) for n in cells["n_train"]]
-    cells["reason"] = [_reason(row, rule) for _, row in cells.iterrows()]
+    needed = [int(per_size.get(n, rule.initial)) for n in cells["n_train"]]
+    cells["seeds"] = [rule.in_whole_groups(count, per_job) for count in needed]
+    cells["reason"] = [
+        _reason(row, rule) + _rounding(count, row["seeds"], per_job)
+        for (_, row), count in zip(cells.iterrows(), needed, strict=True)
+    ]
     return cells.sort_values(["n_train", "coupling", "sharing"], na_position="first")[
         PLAN_COLUMNS
     ].reset_index(drop=True)
@@ -164,6 +185,13 @@ def _reason(row: pd.Series, rule: SeedRule) -> str:
         f"initial interval +/-{row['halfwidth_initial']:.3g} wider than the target "
         f"{rule.target_halfwidth:g}: {int(row['seeds_needed'])} seeds{capped}"
     )
+
+
+def _rounding(needed: int, seeds: int, per_job: int) -> str:
+    """The words on a size's seeds rounded up to whole replicate groups (empty when not rounded)."""
+    if seeds == needed:
+        return ""
+    return f"; {seeds} with whole groups of {per_job} seeds per job (execution.replicates_per_job)"
 
 
 def seeds_by_size(plan: pd.DataFrame, rule: SeedRule) -> dict[int, list[int]]:

@@ -1,0 +1,49 @@
+"""Snakemake script of the group rules train_multitask_<seeds> and train_single_task_<seeds>
+(execution.replicates_per_job > 1): the runs of one cell that differ only in their seed, trained
+in one program (mtrl.job.run_group_job), each written to its usual run folder.
+
+As scripts/train.py for one run: the call goes to a warm worker (mtrl/worker/) that reads the
+prepared data once; inside a Slurm job, or with MTRL_WORKER=off, it runs in this process. A seed
+that fails fails the group, with a message naming the seed.
+"""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")
+
+from mtrl.couplings import run_tasks
+from mtrl.numerics import NUMERICS_KEYS, in_study_precision, read_numerics
+from mtrl.orphans import watch_starter
+from mtrl.worker import run
+
+# Stop when snakemake is killed (kill -9 leaves its jobs running): a rerun must never train these
+# runs beside a job left over; the job itself holds the lock of each of its runs (mtrl.runlock).
+watch_starter(log=snakemake.log[0])
+
+# the cell's tasks (couplings: auto) and its precision (numerics.json) as the study resolved them;
+# params.run is every field of the group's runs but the seed, params.seeds their seeds
+study_numerics = read_numerics(snakemake.input.numerics)
+cell = run_tasks(snakemake.params.run, snakemake.input.get("couplings"))
+cell = in_study_precision(cell, study_numerics)
+seeds = snakemake.params.seeds
+outputs = [
+    {key: snakemake.output[f"{key}_seed{seed}"] for key in ("model", "history", "metrics")} for seed in seeds
+]
+
+run(
+    "mtrl.job:run_group_job",
+    {
+        "data_path": snakemake.input.data,
+        "specs": [{**cell, "seed": seed} for seed in seeds],
+        "outputs": outputs,
+        "backend": snakemake.params.backend,
+        "study_numerics": {key: study_numerics[key] for key in NUMERICS_KEYS},
+    },
+    log=snakemake.log[0],
+    backend=snakemake.params.backend,
+    threads=snakemake.threads,
+    # imported once by the warm worker: the job and everything it imports (pandas included)
+    preload=("mtrl.job",),
+    # read once by the warm worker's server; each forked job then shares its parsed copy
+    warm=("mtrl.data.cache:warm", {"path": snakemake.input.data}),
+)
