@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 _CHILD = r"""
-import json, os, resource, sys, tempfile, time
+import json, os, resource, shutil, sys, tempfile, time
 sys.path.insert(0, {repo!r})
 from mtrl.runtime import configure
 backend, precision, mask, replicates, epochs, engine, data = {args!r}
@@ -54,6 +54,7 @@ start = time.perf_counter()
 results = train_group(data, specs, outputs, backend, engine=engine)
 wall = time.perf_counter() - start
 training = sum(r["training"]["training_seconds"] for r in results)
+shutil.rmtree(root)  # the models: up to 70 MB a replicate
 print(json.dumps({{
     "replicate_epoch_seconds": training / replicates / epochs,
     "job_seconds_per_replicate": wall / replicates,
