@@ -24,7 +24,7 @@ def imbalanced(tmp_path_factory):
         n_topics=8,
         doc_length=60,
         tasks={"t": {"kind": "binary", "rho": 1.0, "positive_rate": 0.15, "noise": 0.1}},
-        seed=3,
+        seed=4,
     )
     path = tmp_path_factory.mktemp("imbalanced") / "prepared.h5"
     write_prepared(path, dataset, make_split(dataset.n_rows, 0.2, 0.2, seed=0), {"source": "synthetic"})

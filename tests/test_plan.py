@@ -266,7 +266,7 @@ def test_prepare_data_stops_before_writing_when_the_target_has_one_class_in_vali
     config = {
         "source": "synthetic",
         "split": {"val_fraction": 0.2, "test_fraction": 0.2, "seed": 0},
-        "synthetic": {"n_rows": 400, "n_features": 50, "seed": 1,
+        "synthetic": {"n_rows": 400, "n_features": 50, "seed": 17,
                       "tasks": {"t": {"kind": "binary", "rho": 1.0, "positive_rate": 0.02}}},
     }  # fmt: skip
     out = tmp_path / "prepared.h5"

@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from mtrl.data.synthetic import SyntheticTask, generate, latent_signals, topic_proportions
+from mtrl.data.synthetic import SyntheticTask, generate, latent_signals, task_generator, topic_proportions
 
 
 def _tasks(rhos):
@@ -27,7 +27,7 @@ def test_latent_correlation_equals_the_knob(rho):
     rng = np.random.default_rng(1)
     _, theta_a, theta_b = topic_proportions(5000, 20, 0.2, rng)
     tasks = [SyntheticTask("target", "binary", 1.0), SyntheticTask("other", "regression", rho)]
-    z = latent_signals(theta_a, theta_b, tasks, rng)
+    z = latent_signals(theta_a, theta_b, tasks, rng, {t.name: task_generator(1, t.name) for t in tasks})
     assert np.corrcoef(z["target"], z["other"])[0, 1] == pytest.approx(rho, abs=1e-9)
 
 
@@ -93,3 +93,34 @@ def test_a_labelled_fraction_drops_labels_and_leaves_every_other_draw_as_it_was(
     assert np.array_equal(part.labels["a"][kept], full.labels["a"][kept])
     assert np.array_equal(part.labels["t"], full.labels["t"])
     assert (part.features != full.features).nnz == 0
+
+
+def test_a_task_s_labels_do_not_depend_on_the_order_or_on_the_other_tasks():
+    tasks = {
+        "t_target": {"kind": "binary", "rho": 1.0, "noise": 1.2},
+        "t_close": {"kind": "regression", "rho": 0.9, "noise": 0.3, "labelled_fraction": 0.5},
+        "t_far": {"kind": "binary", "rho": 0.0, "noise": 0.3},
+    }
+    forward = generate(n_rows=300, n_features=100, tasks=tasks, seed=3)
+    backward = generate(n_rows=300, n_features=100, tasks=dict(reversed(tasks.items())), seed=3)
+    more = generate(
+        n_rows=300,
+        n_features=100,
+        tasks={
+            "t_new": {"kind": "binary", "rho": 0.5},
+            **tasks,
+            "t_last": {"kind": "regression", "rho": 0.2},
+        },
+        seed=3,
+    )
+    assert [t.name for t in backward.tasks] == ["t_far", "t_close", "t_target"]
+    for name in tasks:
+        assert np.array_equal(forward.labels[name], backward.labels[name], equal_nan=True), name
+        assert np.array_equal(forward.labels[name], more.labels[name], equal_nan=True), name
+    assert np.isnan(forward.labels["t_close"]).sum() == 150
+    assert (forward.features != backward.features).nnz == 0
+    assert (forward.features != more.features).nnz == 0
+    # the tasks' own draws differ from one task to the next and from one seed to the next
+    assert not np.array_equal(forward.labels["t_far"], more.labels["t_new"])
+    other = generate(n_rows=300, n_features=100, tasks=tasks, seed=4)
+    assert not np.array_equal(forward.labels["t_far"], other.labels["t_far"])

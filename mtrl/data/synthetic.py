@@ -14,10 +14,18 @@ coupled tasks have rho near 1, loosely coupled ones near 0. Labels add independe
 (``noise`` standard deviations) and are thresholded at the median (binary) or rescaled to
 ``mean``/``sd`` (regression). A task with ``labelled_fraction`` below 1 keeps its label on that
 share of the rows only (the others miss it, as real tracks miss some labels).
+
+Random draws: the topics, documents, word counts and the anchor ``z0`` come, in that order, from
+one generator seeded with ``seed``. Everything of one task's own (its ``u_j``, then its label
+noise, then the rows that miss its label) comes from a generator of its own, seeded with
+``(seed, crc32(task name))`` (:func:`task_generator`). So a task's labels depend on the seed, its
+name and its own parameters only: listing the tasks in another order, or adding or removing a
+task, leaves every other task's labels as they were.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -116,18 +124,32 @@ def topic_proportions(
     return np.hstack([share * theta_a, (1.0 - share) * theta_b]), theta_a, theta_b
 
 
+def task_generator(seed: int, name: str) -> np.random.Generator:
+    """The generator of one task's own draws: seeded by the data set's seed and the task's name.
+
+    ``crc32`` is a stable hash (unlike ``hash``, which Python salts per process), so the same
+    name gets the same generator in every run, wherever the task is listed.
+    """
+    return np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
+
+
 def latent_signals(
-    theta_a: np.ndarray, theta_b: np.ndarray, tasks: list[SyntheticTask], rng: np.random.Generator
+    theta_a: np.ndarray,
+    theta_b: np.ndarray,
+    tasks: list[SyntheticTask],
+    rng: np.random.Generator,
+    own_rngs: Mapping[str, np.random.Generator],
 ) -> dict[str, np.ndarray]:
     """Each task's standardised latent signal, with corr(z_task, z0) = rho exactly.
 
     The anchor ``z0`` reads the first half of the topics (``theta_a``) and each task's own part
     ``u_j`` the second half (``theta_b``), so a task with rho = 0 shares no signal with the target.
+    ``z0`` is drawn from ``rng``, each ``u_j`` from the task's own generator ``own_rngs[name]``.
     """
     anchor = _standardise(theta_a @ rng.normal(size=theta_a.shape[1]))
     signals = {}
     for task in tasks:
-        own = theta_b @ rng.normal(size=theta_b.shape[1])
+        own = theta_b @ own_rngs[task.name].normal(size=theta_b.shape[1])
         own = own - own.mean()
         own = own - (own @ anchor) / (anchor @ anchor) * anchor  # exactly uncorrelated with z0
         own = _standardise(own)
@@ -171,12 +193,14 @@ def generate(
     proportions, theta_a, theta_b = topic_proportions(n_rows, n_topics, topic_concentration, rng)
     lengths = np.maximum(1, rng.poisson(doc_length, size=n_rows))
     features = sample_counts(proportions, topics, lengths, rng)
-    signals = latent_signals(theta_a, theta_b, specs, rng)
-    labels = {t.name: make_labels(t, signals[t.name], rng) for t in specs}
-    for index, task in enumerate(specs):
-        if task.labelled_fraction < 1:  # a generator of its own: the other draws stay as they are
-            gaps = np.random.default_rng([seed, index])
-            labels[task.name] = drop_labels(labels[task.name], task.labelled_fraction, gaps)
+    # each task's own draws (u_j, label noise, missing labels) from a generator of its own, so
+    # that neither the tasks' order nor the other tasks change them
+    own_rngs = {t.name: task_generator(seed, t.name) for t in specs}
+    signals = latent_signals(theta_a, theta_b, specs, rng, own_rngs)
+    labels = {t.name: make_labels(t, signals[t.name], own_rngs[t.name]) for t in specs}
+    for task in specs:
+        if task.labelled_fraction < 1:  # drawn last: the task's labels stay as they are
+            labels[task.name] = drop_labels(labels[task.name], task.labelled_fraction, own_rngs[task.name])
     return Dataset(
         features=features,
         labels=labels,
