@@ -17,8 +17,8 @@ models. A warm worker left by an earlier run of the same code is reused, as it w
 from __future__ import annotations
 
 import argparse
-import glob
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -29,29 +29,47 @@ REPO = Path(__file__).resolve().parents[1]
 PHASES = ("setup", "evaluation", "saving")
 
 
+def job_seeds(stem: str) -> list[int]:
+    """The seeds a training job's benchmark file is named after: ``seed3``, or a replicate group's
+    ``seeds1-4`` / ``seeds1_3_and_7`` (:class:`mtrl.seed_groups.SeedGroup`)."""
+    if match := re.fullmatch(r"seed(\d+)", stem):
+        return [int(match[1])]
+    if match := re.fullmatch(r"seeds(\d+)-(\d+)", stem):
+        return list(range(int(match[1]), int(match[2]) + 1))
+    if match := re.fullmatch(r"seeds([\d_]+)_and_(\d+)", stem):
+        return [*map(int, match[1].split("_")), int(match[2])]
+    raise ValueError(f"not a training job's benchmark file: {stem}")
+
+
 def study_split(results: Path) -> dict | None:
-    """Training vs the rest of the training jobs of the study in ``results``."""
-    jobs, runs = [], []
-    for path in glob.glob(str(results / "runs/**/metrics.json"), recursive=True):
-        run = Path(path).parent.relative_to(results / "runs")
-        bench = results / "benchmarks/runs" / run.parent / f"{run.name}.tsv"
-        if not bench.exists():
+    """Training vs the rest of the training jobs of the study in ``results`` (one job per run, or
+    one per replicate group of ``execution.replicates_per_job`` runs)."""
+    jobs, runs, outside = [], [], []
+    for bench in sorted((results / "benchmarks/runs").rglob("*.tsv")):
+        cell = bench.parent.relative_to(results / "benchmarks/runs")
+        paths = [results / "runs" / cell / f"seed{s}" / "metrics.json" for s in job_seeds(bench.stem)]
+        if not all(p.exists() for p in paths):
             continue
-        jobs.append(float(bench.read_text().splitlines()[-1].split("\t")[0]))
-        runs.append(json.loads(Path(path).read_text())["training"])
+        job = float(bench.read_text().splitlines()[-1].split("\t")[0])
+        trained = [json.loads(p.read_text())["training"] for p in paths]
+        jobs.append(job)
+        runs += trained
+        outside.append(job - sum(r["total_seconds"] for r in trained))
     if not runs:
         return None
     job_seconds, training = sum(jobs), sum(r["training_seconds"] for r in runs)
-    outside = sorted(job - r["total_seconds"] for job, r in zip(jobs, runs, strict=True))
+    outside = sorted(outside)
     median_outside = outside[len(outside) // 2]
     # the first jobs wait for the warm worker to start: their excess over a typical job
     worker_start = sum(v - median_outside for v in outside if v > median_outside + 1.0)
     return {
         "runs": len(runs),
+        "jobs": len(jobs),
         "job_seconds": round(job_seconds, 1),
         "training_seconds": round(training, 1),
         "overhead_seconds": round(job_seconds - training, 1),
         "overhead_fraction": round(1 - training / job_seconds, 3),
+        "outside_training_seconds_per_run": round((job_seconds - training) / len(runs), 3),
         **{f"{p}_seconds": round(sum(r.get(f"{p}_seconds", 0.0) for r in runs), 1) for p in PHASES},
         "outside_run_seconds": round(sum(outside), 1),
         "outside_run_median_seconds": round(median_outside, 3),
@@ -64,15 +82,27 @@ def main() -> None:
     parser.add_argument("--config", default="config.yaml")
     parser.add_argument("--root", default="results/bench/study", help="scratch output root (deleted)")
     parser.add_argument("--out", default=str(REPO / "results/bench/study.json"))
+    parser.add_argument(
+        "--replicates-per-job", type=int, help="execution.replicates_per_job (default: the config's)"
+    )
     args = parser.parse_args()
     root = REPO / args.root
     shutil.rmtree(root, ignore_errors=True)
+    overrides = root.with_name(root.name + ".yaml")  # nested keys need a config file
+    overrides.parent.mkdir(parents=True, exist_ok=True)
+    overrides.write_text(
+        f"results: {args.root}\n"
+        + (
+            f"execution: {{replicates_per_job: {args.replicates_per_job}}}\n"
+            if args.replicates_per_job
+            else ""
+        )
+    )
     snakemake = [
         str(Path(sys.executable).with_name("snakemake")),
         "--configfile",
         args.config,
-        "--config",
-        f"results={args.root}",
+        str(overrides),
         "--quiet",
     ]
     try:
@@ -84,6 +114,7 @@ def main() -> None:
         report = time.perf_counter() - t0
         result = {
             "config": args.config,
+            "replicates_per_job": args.replicates_per_job,
             "wall_seconds": round(wall, 1),
             "report_seconds": round(report, 1),
             **(study_split(root) or {}),
@@ -94,9 +125,10 @@ def main() -> None:
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(
         f"default study: {result['wall_seconds']:.0f} s wall + {result['report_seconds']:.0f} s report; "
-        f"{result['runs']} runs, {result['job_seconds']:.0f} job-s, {result['training_seconds']:.0f} "
-        f"training, overhead {result['overhead_fraction']:.1%} = "
+        f"{result['runs']} runs in {result['jobs']} jobs, {result['job_seconds']:.0f} job-s, "
+        f"{result['training_seconds']:.0f} training, overhead {result['overhead_fraction']:.1%} = "
         + ", ".join(f"{p} {result[f'{p}_seconds']:.1f}" for p in PHASES)
+        + f"; outside training {result['outside_training_seconds_per_run']:.2f} s a run"
         + f", outside train_run {result['outside_run_seconds']:.1f} s "
         f"(of which waiting for the worker to start {result['worker_start_seconds']:.1f})"
     )

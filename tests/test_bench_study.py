@@ -46,3 +46,17 @@ def test_split_adds_the_phases_and_finds_the_wait_for_the_worker(tmp_path):
 
 def test_split_of_no_study_is_none(tmp_path):
     assert study_split(tmp_path) is None
+
+
+def test_split_of_replicate_groups_counts_one_job_per_group(tmp_path):
+    """A group job's benchmark file (seeds1-2.tsv) holds the time of its runs together."""
+    for seed in (1, 2):
+        _run(tmp_path, f"tight/low/n100/seed{seed}", 0.0, 1.0, 1.2, 0.1, 0.05, 0.05)
+        (tmp_path / "benchmarks/runs/tight/low/n100" / f"seed{seed}.tsv").unlink()
+    (tmp_path / "benchmarks/runs/tight/low/n100/seeds1-2.tsv").write_text("s\th:m:s\n3.0\t0:00:03\n")
+    split = study_split(tmp_path)
+    assert (split["runs"], split["jobs"]) == (2, 1)
+    assert split["job_seconds"] == pytest.approx(3.0)
+    assert split["outside_training_seconds_per_run"] == pytest.approx((3.0 - 2.0) / 2)
+    assert split["outside_run_seconds"] == pytest.approx(3.0 - 2.4)
+    assert bench_study.job_seeds("seeds1_3_and_7") == [1, 3, 7]
