@@ -25,10 +25,13 @@ def test_default_config_expands_the_full_grid(tmp_path):
     out = snakemake("-n", "--cores", "2", "--config", f"results={tmp_path}/results").stdout
     counts = job_counts(out)
     config = load_config(REPO / "config.yaml")
-    n = len(config["train_sizes"]) * len(study_seeds(config))  # a seeds rule: its initial seeds
-    assert counts["train_multitask"] == len(config["couplings"]) * len(config["sharing"]) * n
+    # a seeds rule: its initial seeds, in jobs of execution.replicates_per_job (the schema's 4)
+    seeds, per_job = study_seeds(config), config["execution"]["replicates_per_job"]
+    assert (seeds, per_job) == ([1, 2, 3, 4], 4)
+    n = len(config["train_sizes"])
+    assert counts["train_multitask_seeds1_4"] == len(config["couplings"]) * len(config["sharing"]) * n
     tasks = {t for members in config["couplings"].values() for t in members}
-    assert counts["train_single_task"] == len(tasks) * n
+    assert counts["train_single_task_seeds1_4"] == len(tasks) * n
     for rule in (
         "prepare_data",
         "resolve_numerics",
@@ -63,11 +66,12 @@ def test_architectures_config_sweeps_presets_architectures_and_weightings(tmp_pa
         f"results={tmp_path}/r",
     ).stdout
     config = load_config(REPO / "configs/architectures.yaml")
-    n = len(config["train_sizes"]) * len(config["seeds"])
+    n = len(config["train_sizes"])  # seeds 1 and 2: one job of each cell (replicates_per_job 4)
+    assert config["seeds"] == [1, 2] and config["execution"]["replicates_per_job"] == 4
     assert config["sharing"] == ["low", "low+uw", "low+upgrad", "cross_stitch", "mmoe", "mmoe+uw", "ple"]
     counts = job_counts(out)
-    assert counts["train_multitask"] == len(config["couplings"]) * 7 * n
-    assert counts["train_single_task"] == 5 * n
+    assert counts["train_multitask_seeds1_2"] == len(config["couplings"]) * 7 * n
+    assert counts["train_single_task_seeds1_2"] == 5 * n
     for sharing in config["sharing"]:
         assert f"{tmp_path}/r/runs/loose/{sharing}/n200/seed2/metrics.json" in out, sharing
 
