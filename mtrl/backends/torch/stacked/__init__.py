@@ -109,18 +109,10 @@ class Stack:
         network, template = self._network(impl, data.dataset.features.shape[1], precision)
         states = self._states(network.device)
         features, spec, inputs = data.dataset.features, self.specs[0], self.inputs
-        train = StackedSplit(
-            features,
-            [i.train_rows for i in inputs],
-            [i.train_targets for i in inputs],
-            spec.feature_transform,
-        )
-        val = StackedSplit(
-            features,
-            [i.data.rows("val") for i in inputs],
-            [i.val_targets for i in inputs],
-            spec.feature_transform,
-        )
+        transform, device = spec.feature_transform, network.device
+        train_rows, val_rows = [i.train_rows for i in inputs], [i.data.rows("val") for i in inputs]
+        train = StackedSplit(features, train_rows, [i.train_targets for i in inputs], transform, device)
+        val = StackedSplit(features, val_rows, [i.val_targets for i in inputs], transform, device)
         monitor = monitor_of(spec, inputs[0], data)
         loss_weights = weightings.weighting_of(spec).loss_weights(0, {})
         settings = LoopSettings(

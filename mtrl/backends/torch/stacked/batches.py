@@ -33,6 +33,7 @@ class StackedSplit:
         rows: Sequence[np.ndarray],
         targets: Sequence[Mapping[str, TaskTargets]],
         transform: str,
+        device: torch.device | str = "cpu",
     ) -> None:
         lengths = {len(r) for r in rows}
         if len(lengths) != 1:
@@ -42,17 +43,20 @@ class StackedSplit:
         self.n_rows = lengths.pop()
         self.n_cols = features.shape[1]
         block = sp.vstack([transformed_rows(features, r, transform) for r in rows], format="csr")
-        self.indptr = torch.from_numpy(block.indptr.astype(np.int64))
-        self.indices = torch.from_numpy(block.indices.astype(np.int64))
-        self.values = torch.from_numpy(block.data.astype(np.float32))
+        self.device = torch.device(device)
+
+        def on_device(array: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(array).to(self.device)
+
+        self.indptr = on_device(block.indptr.astype(np.int64))
+        self.indices = on_device(block.indices.astype(np.int64))
+        self.values = on_device(block.data.astype(np.float32))
         self.slugs = list(targets[0])
-        self.y = {s: torch.from_numpy(np.stack([t[s].values for t in targets])) for s in self.slugs}
+        self.y = {s: on_device(np.stack([t[s].values for t in targets])) for s in self.slugs}
         self.mask = {
-            s: torch.from_numpy(np.stack([t[s].mask for t in targets]).astype(np.float32)) for s in self.slugs
+            s: on_device(np.stack([t[s].mask for t in targets]).astype(np.float32)) for s in self.slugs
         }
-        self.row_weights = {
-            s: torch.from_numpy(np.stack([t[s].row_weights() for t in targets])) for s in self.slugs
-        }
+        self.row_weights = {s: on_device(np.stack([t[s].row_weights() for t in targets])) for s in self.slugs}
 
     def batch(
         self, replicates: Sequence[int], positions: Sequence[np.ndarray], batch_size: int
@@ -64,10 +68,10 @@ class StackedSplit:
         padded = np.full((n_stack, batch_size), -1, dtype=np.int64)
         for slot, pos in enumerate(positions):
             padded[slot, : len(pos)] = pos
-        pos = torch.from_numpy(padded)
+        pos = torch.from_numpy(padded).to(self.device)
         valid = pos >= 0
         pos = pos.clamp(min=0)
-        rows = torch.as_tensor(np.asarray(replicates), dtype=torch.long)[:, None]
+        rows = torch.as_tensor(np.asarray(replicates), dtype=torch.long, device=self.device)[:, None]
         index = rows * self.n_rows + pos
         starts = self.indptr[index]
         lengths = torch.where(valid, self.indptr[index + 1] - starts, 0)
@@ -76,7 +80,7 @@ class StackedSplit:
         total = int(flat_lengths.sum())
         flat_offsets = torch.cumsum(flat_lengths, 0) - flat_lengths
         shifts = (starts.reshape(-1) - flat_offsets).repeat_interleave(flat_lengths, output_size=total)
-        entries = shifts + torch.arange(total)
+        entries = shifts + torch.arange(total, device=self.device)
         sizes = lengths.sum(dim=1).tolist()
         ids, values = torch.split(self.indices[entries], sizes), torch.split(self.values[entries], sizes)
         x = [SparseRows(i, o, v, self.n_cols) for i, v, o in zip(ids, values, offsets, strict=True)]

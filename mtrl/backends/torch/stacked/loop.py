@@ -108,7 +108,7 @@ class EpochTotals:
             value = torch.where(torch.as_tensor(count) == 0, 0.0, total / count)
             if key.endswith("rmse"):
                 value = torch.sqrt(value)
-            out[prefix + key] = value.numpy()
+            out[prefix + key] = value.cpu().numpy()
         return out
 
 
