@@ -23,9 +23,10 @@ from mtrl.spec import RunSpec
 
 ENGINE = "stacked"
 #: bytes of weights, Adam moments and best-epoch weights that one stack may hold (a group larger
-#: than fits trains in several stacks, one after the other: peak RSS stays near the one-run
-#: job's plus this; the default study's low/interspersed networks stack 8 replicates, high 2)
-STACK_MEMORY = 768 * 2**20
+#: than fits trains in several stacks, one after the other, so that a job's peak RSS stays near
+#: the one-run job's plus this: the default study's low and interspersed networks stack 4
+#: replicates, high, which gains nothing from stacking on a CPU (README, Performance), 1)
+STACK_MEMORY = 512 * 2**20
 
 
 def group_engine(spec: RunSpec):
