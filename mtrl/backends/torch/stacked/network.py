@@ -117,17 +117,13 @@ class StackedNetwork:
     def parameters(self, input_kernels: bool = True) -> list[torch.Tensor]:
         """The tensors to train, in a fixed order; ``input_kernels=False``: without the kernels on
         the input (updated in the backward pass, :attr:`on_input_gradient`)."""
-        return [
-            t
-            for value in self.values.values()
-            for t in (
-                value
-                if isinstance(value, list) and input_kernels
-                else []
-                if isinstance(value, list)
-                else [value]
-            )
-        ]
+        tensors = []
+        for value in self.values.values():
+            if not isinstance(value, list):
+                tensors.append(value)  # a stacked (R, ...) weight
+            elif input_kernels:
+                tensors += value  # one kernel on the input per replicate
+        return tensors
 
     def select(self, tensors: Sequence[torch.Tensor], slots: Sequence[int]) -> list[torch.Tensor]:
         """``tensors`` (aligned with :meth:`parameters`, e.g. optimizer moments) for ``slots`` only."""
