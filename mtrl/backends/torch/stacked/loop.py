@@ -39,7 +39,6 @@ class ReplicateState:
     best: float = math.inf
     best_weights: dict[str, torch.Tensor] | None = None
     wait: int = 0
-    stopped: bool = False
     error: Exception | None = None
 
 
@@ -245,8 +244,7 @@ class StackedLoop:
         if current < state.best:  # Keras's EarlyStopping(mode="min", restore_best_weights=True)
             state.best, state.wait = current, 0
             state.best_weights = self.network.replicate_weights(slot)
-        state.stopped = state.wait >= self.settings.patience and epoch > 0
-        return state.stopped
+        return state.wait >= self.settings.patience and epoch > 0
 
     def keep_last(self) -> None:
         """Replicates that trained to ``max_epochs`` without improving keep their last weights."""
