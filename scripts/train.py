@@ -10,9 +10,9 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
 from mtrl.couplings import run_tasks
-from mtrl.numerics import NUMERICS_KEYS, in_study_precision, read_numerics
+from mtrl.job_handoff import hand_off
+from mtrl.numerics import in_study_precision, read_numerics
 from mtrl.orphans import watch_starter
-from mtrl.worker import run
 
 # Stop when snakemake is killed (kill -9 leaves its jobs running): a rerun must never train this
 # run beside a job left over; the job itself holds the run's lock too (mtrl.runlock).
@@ -23,22 +23,17 @@ study_numerics = read_numerics(snakemake.input.numerics)
 spec = run_tasks(snakemake.params.run, snakemake.input.get("couplings"))
 spec = in_study_precision(spec, study_numerics)
 
-run(
-    "mtrl.job:run_job",
+hand_off(
+    "run_job",
     {
-        "data_path": snakemake.input.data,
         "spec": spec,
         "model_path": snakemake.output.model,
         "history_path": snakemake.output.history,
         "metrics_path": snakemake.output.metrics,
-        "backend": snakemake.params.backend,
-        "study_numerics": {key: study_numerics[key] for key in NUMERICS_KEYS},
     },
+    study_numerics,
+    data_path=snakemake.input.data,
     log=snakemake.log[0],
     backend=snakemake.params.backend,
     threads=snakemake.threads,
-    # imported once by the warm worker: the job and everything it imports (pandas included)
-    preload=("mtrl.job",),
-    # read once by the warm worker's server; each forked job then shares its parsed copy
-    warm=("mtrl.data.cache:warm", {"path": snakemake.input.data}),
 )

@@ -12,9 +12,9 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 
 from mtrl.couplings import run_tasks
-from mtrl.numerics import NUMERICS_KEYS, in_study_precision, read_numerics
+from mtrl.job_handoff import hand_off
+from mtrl.numerics import in_study_precision, read_numerics
 from mtrl.orphans import watch_starter
-from mtrl.worker import run
 
 # Stop when snakemake is killed (kill -9 leaves its jobs running): a rerun must never train these
 # runs beside a job left over; the job itself holds the lock of each of its runs (mtrl.runlock).
@@ -30,20 +30,12 @@ outputs = [
     {key: snakemake.output[f"{key}_seed{seed}"] for key in ("model", "history", "metrics")} for seed in seeds
 ]
 
-run(
-    "mtrl.job:run_group_job",
-    {
-        "data_path": snakemake.input.data,
-        "specs": [{**cell, "seed": seed} for seed in seeds],
-        "outputs": outputs,
-        "backend": snakemake.params.backend,
-        "study_numerics": {key: study_numerics[key] for key in NUMERICS_KEYS},
-    },
+hand_off(
+    "run_group_job",
+    {"specs": [{**cell, "seed": seed} for seed in seeds], "outputs": outputs},
+    study_numerics,
+    data_path=snakemake.input.data,
     log=snakemake.log[0],
     backend=snakemake.params.backend,
     threads=snakemake.threads,
-    # imported once by the warm worker: the job and everything it imports (pandas included)
-    preload=("mtrl.job",),
-    # read once by the warm worker's server; each forked job then shares its parsed copy
-    warm=("mtrl.data.cache:warm", {"path": snakemake.input.data}),
 )
