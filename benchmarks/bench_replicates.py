@@ -15,12 +15,16 @@ machines; compare the ratios of one run.
 
     .venv/bin/python benchmarks/bench_replicates.py [--models low,high] [--replicates 1,4,8] [--epochs 4]
 
-Writes results/bench/replicates.json and prints a table.
+Writes results/bench/replicates.json and prints a table. On a machine with a CUDA GPU Keras's
+PyTorch backend trains there (every path but the TensorFlow reference, which is left out where
+TensorFlow is not installed, e.g. ``--data PREPARED.h5 --replicates 1,4,16,32 --epochs 10`` on a
+GPU machine without Snakemake); the table then adds the job's peak GPU memory.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import subprocess
 import sys
@@ -53,12 +57,20 @@ for out in outputs:
 start = time.perf_counter()
 results = train_group(data, specs, outputs, backend, engine=engine)
 wall = time.perf_counter() - start
+import keras
+device = str(keras.ops.zeros(()).device) if backend == "torch" else "cpu"
+gpu_mib = None
+if device.startswith("cuda"):
+    import torch
+    gpu_mib = torch.cuda.max_memory_allocated() / 2**20
 training = sum(r["training"]["training_seconds"] for r in results)
 shutil.rmtree(root)  # the models: up to 70 MB a replicate
 print(json.dumps({{
     "replicate_epoch_seconds": training / replicates / epochs,
     "job_seconds_per_replicate": wall / replicates,
     "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "device": device,
+    "peak_gpu_mib": gpu_mib,
 }}))
 """
 
@@ -90,12 +102,22 @@ def main() -> None:
     parser.add_argument("--replicates", default="1,4,8")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--out", default=str(REPO / "results/bench/replicates.json"))
+    parser.add_argument("--data", help="prepared data to train on (default: the default study's, built once)")
     opts = parser.parse_args()
-    data = prepared_data(REPO / "results/bench/replicates_data/data/prepared.h5")
+    data = (
+        Path(opts.data)
+        if opts.data
+        else prepared_data(REPO / "results/bench/replicates_data/data/prepared.h5")
+    )
+    reference = importlib.util.find_spec("tensorflow") is not None
+    if not reference:
+        print("TensorFlow is not installed: no keras-tf/float32 reference row", flush=True)
     rows = []
     for model in opts.models.split(","):
         mask = MASKS[model]
-        paths = [("keras-tf/float32", ("tensorflow", "float32", mask, 1, opts.epochs, "sequential"))]
+        paths = []
+        if reference:
+            paths.append(("keras-tf/float32", ("tensorflow", "float32", mask, 1, opts.epochs, "sequential")))
         paths.append(("torch/one-run", ("torch", "auto", mask, 1, opts.epochs, "sequential")))
         paths += [
             (f"torch/stacked R={r}", ("torch", "auto", mask, r, opts.epochs, "stacked"))
@@ -105,7 +127,9 @@ def main() -> None:
             result = measure(args, data)
             rows.append({"model": model, "path": name, **result})
             print(
-                f"{model:6s} {name:20s} {result['replicate_epoch_seconds']:.3f} s/replicate-epoch", flush=True
+                f"{model:6s} {name:20s} {result['replicate_epoch_seconds']:.4f} s/replicate-epoch "
+                f"on {result['device']}",
+                flush=True,
             )
     for row in rows:
         one_run = next(r for r in rows if r["model"] == row["model"] and r["path"] == "torch/one-run")
@@ -114,12 +138,21 @@ def main() -> None:
         )
     Path(opts.out).parent.mkdir(parents=True, exist_ok=True)
     Path(opts.out).write_text(json.dumps(rows, indent=2))
-    print("\n| model | path | s / replicate-epoch | vs one run | job s / replicate | peak RSS (MiB) |")
-    print("|---|---|---|---|---|---|")
+    gpu = any(r["peak_gpu_mib"] is not None for r in rows)
+    extra = " peak GPU memory (MiB) |" if gpu else ""
+    print(
+        "\n| model | path | device | s / replicate-epoch | vs one run | job s / replicate "
+        f"| peak RSS (MiB) |{extra}"
+    )
+    print("|---|---|---|---|---|---|---|" + ("---|" if gpu else ""))
     for r in rows:
         seconds, speedup = r["replicate_epoch_seconds"], r["speedup_vs_one_run"]
         job, rss = r["job_seconds_per_replicate"], r["peak_rss_mib"]
-        print(f"| {r['model']} | {r['path']} | {seconds:.3f} | {speedup:.2f}x | {job:.2f} | {rss:.0f} |")
+        memory = f" {r['peak_gpu_mib'] or 0:.0f} |" if gpu else ""
+        print(
+            f"| {r['model']} | {r['path']} | {r['device']} | {seconds:.4f} | {speedup:.2f}x | {job:.2f} "
+            f"| {rss:.0f} |{memory}"
+        )
 
 
 if __name__ == "__main__":

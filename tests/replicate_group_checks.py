@@ -84,15 +84,30 @@ def check_stacks_within_a_memory_budget() -> None:
     """A group larger than its memory budget trains in several stacks, with the same results."""
     from mtrl.backends.torch import stacked
 
-    budget = stacked.STACK_MEMORY
-    stacked.STACK_MEMORY = 16 * 2 * 12_000  # two replicates of this network (~11,900 weights) a stack
+    budget = stacked.stack_budget
+    stacked.stack_budget = lambda: 16 * 2 * 12_000  # two replicates of this network (~11,900 weights)
     try:
         split = group([1, 2, 3])
     finally:
-        stacked.STACK_MEMORY = budget
+        stacked.stack_budget = budget
     assert [split[s][0]["training"]["group"]["stack"] for s in (1, 2, 3)] == [[1, 2], [1, 2], [3]]
     close(split[3], group([3])[3], 1e-5)
     print("ok a group trains in stacks that fit its memory budget")
+
+
+def check_stack_budget_of_the_device() -> None:
+    """A stack holds STACK_MEMORY on a CPU and a share of the free memory of a CUDA GPU."""
+    import torch
+
+    from mtrl.backends.torch import stacked
+
+    budget = stacked.stack_budget()
+    if keras.ops.zeros(()).device.type == "cuda":
+        free = torch.cuda.mem_get_info()[0]
+        assert budget == max(stacked.STACK_MEMORY, int(free * stacked.GPU_STACK_SHARE)), budget
+    else:
+        assert budget == stacked.STACK_MEMORY, budget
+    print(f"ok a stack may hold {budget / 2**20:.0f} MiB on {keras.ops.zeros(()).device}")
 
 
 def check_stacked_equals_the_one_run_path_without_dropout() -> None:
@@ -158,6 +173,7 @@ def check_failing_replicate_names_its_seed() -> None:
 if __name__ == "__main__":
     check_group_equals_its_seeds_alone()
     check_stacks_within_a_memory_budget()
+    check_stack_budget_of_the_device()
     check_stacked_equals_the_one_run_path_without_dropout()
     check_bitwise_reproducible()
     check_early_stopping_per_replicate()

@@ -22,11 +22,14 @@ from mtrl.group import replicate_errors, train_sequentially
 from mtrl.spec import RunSpec
 
 ENGINE = "stacked"
-#: bytes of weights, Adam moments and best-epoch weights that one stack may hold (a group larger
-#: than fits trains in several stacks, one after the other, so that a job's peak RSS stays near
-#: the one-run job's plus this: the default study's low and interspersed networks stack 4
+#: bytes of weights, Adam moments and best-epoch weights that one stack may hold on a CPU (a group
+#: larger than fits trains in several stacks, one after the other, so that a job's peak RSS stays
+#: near the one-run job's plus this: the default study's low and interspersed networks stack 4
 #: replicates, high, which gains nothing from stacking on a CPU (README, Performance), 1)
 STACK_MEMORY = 512 * 2**20
+#: the share of a GPU's free memory that one stack may hold (the weights live on the device, so
+#: the host's RSS does not grow with the stack)
+GPU_STACK_SHARE = 0.25
 
 
 def group_engine(spec: RunSpec):
@@ -48,6 +51,19 @@ def stack_sizes(n_replicates: int, parameters: int, budget: int | None = None) -
     fit = max(1, min(n_replicates, budget // (16 * parameters)))
     n_stacks = -(-n_replicates // fit)
     return [n_replicates // n_stacks + (i < n_replicates % n_stacks) for i in range(n_stacks)]
+
+
+def stack_budget() -> int:
+    """Bytes one stack may hold where Keras trains: :data:`STACK_MEMORY` on a CPU, a share
+    (:data:`GPU_STACK_SHARE`) of the free memory of a CUDA device (at least :data:`STACK_MEMORY`)."""
+    import keras
+    import torch
+
+    device = keras.ops.zeros(()).device
+    if device.type != "cuda":
+        return STACK_MEMORY
+    free, _total = torch.cuda.mem_get_info(device)
+    return max(STACK_MEMORY, int(free * GPU_STACK_SHARE))
 
 
 def train_stacked_group(
@@ -81,7 +97,7 @@ def train_stacked_group(
     precision = run_precision(impl, specs[0], input_dim, study_numerics)
     parameters = count_parameters(input_dim, inputs[0].tasks, architecture_of(specs[0]))
     results, start = [], 0
-    for size in stack_sizes(len(specs), parameters):
+    for size in stack_sizes(len(specs), parameters, stack_budget()):
         part = slice(start, start + size)
         stack = Stack(specs[part], inputs[part], outputs[part], [s.seed for s in specs])
         results += stack.train(data, impl, backend, precision)
