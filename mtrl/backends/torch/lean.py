@@ -6,6 +6,7 @@ import keras
 import torch
 
 from mtrl.backends.keras_internals import LossFunctionWrapper, squeeze_or_expand_to_same_rank
+from mtrl.backends.torch.nan_safe import nan_safe_loss
 
 _LEAN_LOSSES = ("binary_crossentropy", "mean_squared_error", "sparse_categorical_crossentropy")
 _LEAN_METRICS = (
@@ -111,7 +112,7 @@ class LeanCompiled:
         values = []
         for name, fn, kwargs, tracker in self.losses:
             y_t, y_p = squeeze_or_expand_to_same_rank(y[name].to(y_pred[name].dtype), y_pred[name])
-            per_sample = fn(y_t, y_p, **kwargs)
+            per_sample = nan_safe_loss(fn, y_t, y_p, **kwargs)
             w = sample_weight[name].to(per_sample.dtype) if sample_weight is not None else None
             weighted = per_sample if w is None else per_sample * w.reshape(per_sample.shape)
             value = _divide_no_nan(torch.sum(weighted), torch.tensor(float(weighted.numel())))

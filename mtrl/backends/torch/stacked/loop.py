@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from mtrl.backends.torch.adam import fused_adam_update
+from mtrl.backends.torch.nan_safe import nan_safe_loss
 from mtrl.backends.torch.stacked.batches import StackedSplit
 from mtrl.backends.torch.stacked.network import StackedNetwork
 from mtrl.data.batches import EpochOrder, batch_positions, eval_batch_size
@@ -119,7 +120,7 @@ def _losses(tasks, y, y_pred, w, batch_size, weights, totals: EpochTotals):
         # Keras names a one-output model's metric plainly and keeps no loss tracker of the output
         prefix = f"{task.slug}_" if len(tasks) > 1 else ""
         fn = keras.losses.get(HEAD_LOSS[task.kind])
-        per_sample = fn(target.long() if task.kind == "multiclass" else target.to(p.dtype), p)
+        per_sample = nan_safe_loss(fn, target.long() if task.kind == "multiclass" else target.to(p.dtype), p)
         value = torch.sum(per_sample * sample, dim=1) / float(batch_size)
         if prefix:
             totals.add(f"{prefix}loss", value)
@@ -162,8 +163,7 @@ def train_stacked(
     ``max_epochs``; each state ends with its history and best weights (or its error)."""
     loop = StackedLoop(network, train, val, tasks, states, settings)
     for epoch in range(settings.max_epochs):
-        if not loop.train_epoch(epoch):
-            return  # a replicate's weights went non-finite: its state has the error
+        loop.train_epoch()
         loop.end_epoch(epoch)
         if not loop.active:
             return
@@ -185,8 +185,8 @@ class StackedLoop:
             enabled=network.autocast_dtype is not None,
         )
 
-    def train_epoch(self, epoch: int) -> bool:
-        """One epoch of every active replicate; False where one's weights went non-finite."""
+    def train_epoch(self) -> None:
+        """One epoch of every active replicate."""
         settings, train, states = self.settings, self.train, self.states
         self.totals = EpochTotals()
         for index in range(-(-train.n_rows // settings.batch_size)):
@@ -197,15 +197,9 @@ class StackedLoop:
             x, y, w = train.batch(self.active, positions, settings.batch_size)
             with self.autocast:
                 y_pred = self.network(x, True, [states[r].generator for r in self.active])
-            try:
-                total = _losses(
-                    self.tasks, y, y_pred, w, settings.batch_size, settings.loss_weights, self.totals
-                )
-            except RuntimeError as err:  # PyTorch's cross-entropy refuses NaN probabilities
-                if "between 0 and 1" not in str(err):
-                    raise
-                _mark_non_finite(self.network, states, self.active, epoch)
-                return False
+            # a replicate whose weights went non-finite gets a NaN loss (nan_safe_loss), hence
+            # its error at the end of the epoch (_stops); the others train on
+            total = _losses(self.tasks, y, y_pred, w, settings.batch_size, settings.loss_weights, self.totals)
             params = self.network.parameters(input_kernels=False)
             for p in params:
                 p.grad = None
@@ -214,7 +208,6 @@ class StackedLoop:
             self.adam.step(params)
         for r in self.active:
             states[r].order.next_epoch()
-        return True
 
     def end_epoch(self, epoch: int) -> None:
         """Log the epoch in each history, stop the replicates whose patience ran out."""
@@ -251,16 +244,6 @@ class StackedLoop:
         for slot, r in enumerate(self.active):
             if self.states[r].best_weights is None:
                 self.states[r].best_weights = self.network.replicate_weights(slot)
-
-
-def _mark_non_finite(network: StackedNetwork, states, active: Sequence[int], epoch: int) -> None:
-    """Give each replicate whose weights are no longer finite its error."""
-    for slot, r in enumerate(active):
-        if not all(bool(torch.isfinite(w).all()) for w in network.replicate_weights(slot).values()):
-            states[r].error = NonFiniteLossError(
-                f"loss became nan at epoch {epoch + 1} (the weights are no longer finite); lower "
-                "training.learning_rate or check the labels for extreme values"
-            )
 
 
 def _validate(network, val: StackedSplit, tasks, active, settings, autocast) -> dict[str, np.ndarray]:
