@@ -357,6 +357,7 @@ def test_sharing_entries_with_a_weighting_have_their_presets_mask_and_parameters
     assert low == {"sharing_mask": list(masks["low"])}  # equal: no weighting fields
     assert sharing_parameters(config, "low+uw", masks) == {**low, "weighting": "uw", "weighting_options": {}}
     assert config["weightings"]["cagrad"] == {"c": 0.5} and config["weightings"]["dwa"] == {"temperature": 1}
+    assert config["weightings"]["gradnorm"] == {"alpha": 1.5, "learning_rate": None}
     assert weighting_parameters(config, "low") == {}  # equal: the RunSpec default, parameters unchanged
     assert weighting_parameters(config, "low+uw") == {"weighting": "uw", "weighting_options": {}}
     params = weighting_parameters(config, "high+pcgrad")
@@ -370,8 +371,13 @@ def test_sharing_entries_with_a_weighting_have_their_presets_mask_and_parameters
     ("changes", "message"),
     [
         (
-            {"sharing": ["low+gradnorm"]},
-            "sharing: 'low+gradnorm' names unknown weighting 'gradnorm'; known weightings: aligned_mtl, ",
+            {"sharing": ["low+famo"]},
+            "sharing: 'low+famo' names unknown weighting 'famo'; known weightings: aligned_mtl, ",
+        ),
+        (
+            {"sharing": ["low+gradnorm"], "backend": "tensorflow"},
+            "sharing: 'low+gradnorm': weighting 'gradnorm' does not train on backend 'tensorflow' "
+            "(backend); it trains on: torch",
         ),
         (
             {"sharing": ["low", "low+upgrad"], "backend": "jax"},
@@ -381,7 +387,9 @@ def test_sharing_entries_with_a_weighting_have_their_presets_mask_and_parameters
         ({"sharing": ["nope+uw"]}, "sharing: unknown preset 'nope'"),
         ({"sharing": ["low+"]}, "sharing.0: 'low+' does not match"),
         ({"weightings": {"dwa": {"temperature": 0}}}, "weightings.dwa.temperature: 0 is"),
-        ({"weightings": {"gradnorm": {}}}, "weightings: unknown key 'gradnorm'"),
+        ({"weightings": {"famo": {}}}, "weightings: unknown key 'famo'"),
+        ({"weightings": {"gradnorm": {"alpha": -1}}}, "weightings.gradnorm.alpha: -1 is"),
+        ({"weightings": {"gradnorm": {"learning_rate": 0}}}, "weightings.gradnorm.learning_rate: 0 is"),
     ],
 )
 def test_bad_weightings_are_config_errors(changes, message):

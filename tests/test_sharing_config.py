@@ -92,8 +92,8 @@ def test_architectures_with_a_weighting_are_entries_of_sharing():
     ("changes", "message"),
     [
         (
-            {"sharing": ["mmoe+gradnorm"]},
-            "sharing: 'mmoe+gradnorm' names unknown weighting 'gradnorm'; known weightings: aligned_mtl, ",
+            {"sharing": ["mmoe+famo"]},
+            "sharing: 'mmoe+famo' names unknown weighting 'famo'; known weightings: aligned_mtl, ",
         ),
         (
             {"sharing": ["mtan+uw"]},

@@ -210,7 +210,9 @@ def test_an_unbound_gradient_method_says_where_it_trains():
         method.combine({"a": np.ones(2)}, {"a": 1.0, "b": 1.0})
 
 
-@pytest.mark.parametrize(("name", "stacked"), [("equal", True), ("pcgrad", False), ("upgrad", False)])
+@pytest.mark.parametrize(
+    ("name", "stacked"), [("equal", True), ("pcgrad", False), ("upgrad", False), ("gradnorm", False)]
+)
 def test_gradient_methods_never_train_stacked(name, stacked):
     """A replicate group of a gradient method trains its runs one by one (one backward pass per
     task), not in the stacked loop, which minimises the plain weighted sum."""

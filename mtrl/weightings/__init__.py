@@ -37,6 +37,7 @@ WEIGHTINGS: Registry[Weighting] = Registry(
         "nash_mtl": "mtrl.weightings.gradient:NashMTL",
         "aligned_mtl": "mtrl.weightings.gradient:AlignedMTL",
         "upgrad": "mtrl.weightings.gradient:UPGrad",
+        "gradnorm": "mtrl.weightings.gradnorm:GradNorm",
     },
 )
 register = WEIGHTINGS.register

@@ -8,6 +8,8 @@ their update to the method's :meth:`~mtrl.weightings.gradient.GradientWeighting.
 TorchJD's aggregation (``torchjd.aggregation``); a private weight keeps its own task's gradient. Keras's
 ``fit`` (early stopping, history, metrics) runs unchanged; each epoch's logs gain the mean task
 weights of its steps (``weight_<task slug>``: the weights of the Jacobian's rows in the update).
+GradNorm (:mod:`mtrl.weightings.gradnorm`) is bound by :func:`bind_gradnorm` instead: its weights
+come from the rows' norms and the step's task losses, on the host.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import torchjd.aggregation
 from mtrl.backends.keras_internals import data_adapter_utils
 from mtrl.weightings import WEIGHT_PREFIX
 from mtrl.weightings.gradient import GradientWeighting
+from mtrl.weightings.gradnorm import GradNorm
 
 
 def torchjd_aggregator(weighting: GradientWeighting) -> torchjd.aggregation.WeightedAggregator:
@@ -37,11 +40,37 @@ def bind_torchjd(weighting: GradientWeighting) -> None:
     """Bind TorchJD's aggregator to ``weighting``: Jacobian ``J`` -> (``weights @ J``, ``weights``)."""
     aggregator = torchjd_aggregator(weighting)
 
-    def aggregate(jacobian: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        weights = aggregator.weighting(jacobian)
+    def aggregate(
+        jacobian: torch.Tensor, losses: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        weights = aggregator.weighting(jacobian)  # the losses are not TorchJD's business
         return weights @ jacobian, weights
 
     weighting.bind(lambda rows: torch.stack(list(rows)), aggregate)
+
+
+def bind_gradnorm(weighting: GradNorm) -> None:
+    """Bind GradNorm's step: the rows' norms and the losses go to the host (one transfer), its
+    weights ``w`` come back; Jacobian ``J`` -> (``w @ J``, ``w``)."""
+    k = len(weighting.tasks)
+
+    def aggregate(jacobian: torch.Tensor, losses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        norms = torch.linalg.vector_norm(jacobian, dim=1)
+        stats = torch.cat([norms.detach(), losses.detach().reshape(-1).to(norms.dtype)])
+        host = stats.to("cpu", torch.float64).numpy()
+        weights = torch.as_tensor(weighting.step(host[:k], host[k:]), dtype=jacobian.dtype)
+        weights = weights.to(jacobian.device)
+        return weights @ jacobian, weights
+
+    weighting.bind(lambda rows: torch.stack(list(rows)), aggregate)
+
+
+def bind(weighting: GradientWeighting) -> None:
+    """Bind ``weighting``'s aggregation: GradNorm's own step, else TorchJD's aggregator."""
+    if isinstance(weighting, GradNorm):
+        bind_gradnorm(weighting)
+    else:
+        bind_torchjd(weighting)
 
 
 class GradientTrainer:
@@ -88,11 +117,17 @@ class GradientTrainer:
                         part.zero_()
                     else:
                         part.view(params[j].shape).copy_(grad)
-            direction, weights = self.weighting.aggregate(jacobian)
+            direction, weights = self.weighting.aggregate(jacobian, self._stacked_losses(losses))
             self._record_weights(weights)
             for j, part in zip(shared, torch.split(direction, sizes), strict=True):
                 grads[j] = part.reshape(params[j].shape)
         return grads
+
+    def _stacked_losses(self, losses: Mapping[str, torch.Tensor]) -> torch.Tensor | None:
+        """The step's task losses as one vector in the tasks' order, for methods that read them."""
+        if not self.weighting.uses_losses:
+            return None
+        return torch.stack([losses[self.task_slugs[task]].detach().float() for task in self.weighting.tasks])
 
     def _record_weights(self, weights: torch.Tensor) -> None:
         total = weights.detach().to(torch.float64)
@@ -131,7 +166,7 @@ def gradient_view(
     trainer: keras.Model, weighting: GradientWeighting, slugs: Mapping[str, str]
 ) -> keras.Model:
     """The PyTorch training view ``trainer`` whose steps follow gradient method ``weighting``."""
-    bind_torchjd(weighting)
+    bind(weighting)
     base = type(trainer)
     trainer.__class__ = type(f"Gradient{base.__name__}", (GradientTrainer, base), {})
     trainer.weighting, trainer.task_slugs = weighting, dict(slugs)
