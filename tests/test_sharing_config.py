@@ -92,8 +92,8 @@ def test_architectures_with_a_weighting_are_entries_of_sharing():
     ("changes", "message"),
     [
         (
-            {"sharing": ["mmoe+famo"]},
-            "sharing: 'mmoe+famo' names unknown weighting 'famo'; known weightings: aligned_mtl, ",
+            {"sharing": ["mmoe+graddrop"]},
+            "sharing: 'mmoe+graddrop' names unknown weighting 'graddrop'; known weightings: aligned_mtl, ",
         ),
         (
             {"sharing": ["mtan+uw"]},

@@ -211,7 +211,8 @@ def test_an_unbound_gradient_method_says_where_it_trains():
 
 
 @pytest.mark.parametrize(
-    ("name", "stacked"), [("equal", True), ("pcgrad", False), ("upgrad", False), ("gradnorm", False)]
+    ("name", "stacked"),
+    [("equal", True), ("pcgrad", False), ("upgrad", False), ("gradnorm", False), ("famo", False)],
 )
 def test_gradient_methods_never_train_stacked(name, stacked):
     """A replicate group of a gradient method trains its runs one by one (one backward pass per

@@ -1,9 +1,9 @@
 """Checks of the loss weightings on a backend other than the tests' own, in a process of its own.
 
 Run by tests/test_weighting_training.py: ``python tests/weighting_checks.py PREPARED BACKEND``
-(torch: the gradient methods' steps (PCGrad, UPGrad, GradNorm) and short runs of pcgrad, upgrad,
-uw and gradnorm, and of pcgrad on MMoE; tensorflow: short runs of uw, dwa and rlw) exits non-zero
-on the first failed assertion and prints ``ok ...`` after each check.
+(torch: the gradient methods' steps (PCGrad, UPGrad, GradNorm, FAMO) and short runs of pcgrad,
+upgrad, uw, gradnorm and famo, and of pcgrad on MMoE; tensorflow: short runs of uw, dwa and rlw)
+exits non-zero on the first failed assertion and prints ``ok ...`` after each check.
 """
 
 import sys
@@ -31,10 +31,14 @@ from mtrl.train import RunSpec, network_builder, train_run  # noqa: E402
 LOSS = {"binary": keras.losses.binary_crossentropy, "regression": keras.losses.mean_squared_error}
 
 
-def check_steps_are_the_aggregation(name: str, aggregate, tasks: list[TaskSpec], steps: int = 1) -> None:
-    """Each of ``steps`` SGD steps (lr 0.1) on one batch moves each shared weight by -lr *
-    ``aggregate(jacobian, task losses)`` (TorchJD's aggregation, or a GradNorm of its own fed the
-    same numbers) and each private weight by -lr * its own task's gradient."""
+def check_steps_are_the_aggregation(
+    name: str, tasks: list[TaskSpec], aggregator=None, reference=None, steps: int = 1
+) -> None:
+    """Each of ``steps`` SGD steps (lr 0.1) on one batch moves each shared weight by -lr * the
+    aggregation of the tasks' gradients (TorchJD's ``aggregator``, or the ``aggregate`` of
+    ``reference``, a GradNorm or FAMO of the check's own fed the same gradients and losses, and
+    FAMO the losses after each step) and each private weight by -lr * its own task's gradient
+    (FAMO: times the task's weight)."""
     impl = backends.get("torch")
     spec = RunSpec(
         tasks=[t.name for t in tasks], target=tasks[0].name, n_train=8, seed=0,
@@ -59,16 +63,24 @@ def check_steps_are_the_aggregation(name: str, aggregate, tasks: list[TaskSpec],
         shared = [j for j in range(len(params)) if sum(grads[t.slug][j] is not None for t in tasks) > 1]
         jacobian = torch.stack([torch.cat([grads[t.slug][j].reshape(-1) for j in shared]) for t in tasks])
         torch.manual_seed(0)
-        direction = aggregate(jacobian, torch.stack(losses).detach())
+        if reference is None:
+            direction, weights = aggregator(jacobian), None
+        else:
+            direction, weights = reference.aggregate(jacobian, torch.stack(losses).detach())
         torch.manual_seed(0)
         trainer.train_on_batch(x, y, sample_weight=weight)
+        if reference is not None and reference.updates_after_step:
+            after = model(x, training=False)
+            reference.update([float(torch.mean(LOSS[t.kind](y[t.slug], after[t.slug]))) for t in tasks])
         offset = 0
         for j, (old, p) in enumerate(zip(before, params, strict=True)):
             if j in shared:
                 part = direction[offset : offset + p.numel()].reshape(p.shape)
                 offset += p.numel()
             else:
-                part = next(grads[t.slug][j] for t in tasks if grads[t.slug][j] is not None)
+                i = next(i for i, t in enumerate(tasks) if grads[t.slug][j] is not None)
+                part = grads[tasks[i].slug][j]
+                part = part * weights[i] if reference is not None and reference.scales_private else part
             assert torch.allclose(p.detach(), old - 0.1 * part, atol=1e-6), (
                 name,
                 step,
@@ -98,8 +110,9 @@ def check_short_runs(prepared: str, weightings: tuple[str, ...], architecture: s
         history = pd.read_csv(out / "history.csv")
         weights = history[[f"weight_{t}" for t in names]].to_numpy()
         assert len(history) == 3 and np.isfinite(history["loss"]).all() and (weights > 0).all(), history
-        if weighting == "gradnorm":  # K softmax(logits) each step: the epoch means sum to K, and move
-            assert np.allclose(weights.sum(axis=1), 3) and (weights != 1).all(), history
+        if weighting in ("gradnorm", "famo"):  # per step: sum K (GradNorm), 1 (FAMO); they move
+            total = 3 if weighting == "gradnorm" else 1
+            assert np.allclose(weights.sum(axis=1), total) and (weights != total / 3).all(), history
         if weighting in ("dwa", "rlw"):  # weights fixed in each epoch: the loss is their weighted sum
             losses = history[[f"{t}_loss" for t in names]].to_numpy()
             assert np.allclose(history["loss"], (weights * losses).sum(axis=1), rtol=1e-4), history
@@ -116,16 +129,16 @@ if __name__ == "__main__":
         two = [TaskSpec("a", "binary"), TaskSpec("b", "binary")]
         three = [*two, TaskSpec("c", "binary")]
         from mtrl.backends.torch.gradients import bind
+        from mtrl.weightings.famo import FAMO
         from mtrl.weightings.gradnorm import GradNorm
 
-        check_steps_are_the_aggregation("pcgrad", lambda j, _: tjd.PCGrad()(j), two)
-        check_steps_are_the_aggregation("upgrad", lambda j, _: tjd.UPGrad()(j), three)
-        gradnorm = GradNorm([t.name for t in three], alpha=1.5, learning_rate=0.1)  # the run's rate
-        bind(gradnorm)
-        check_steps_are_the_aggregation(
-            "gradnorm", lambda j, losses: gradnorm.aggregate(j, losses)[0], three, 3
-        )
-        check_short_runs(sys.argv[1], ("pcgrad", "upgrad", "uw", "gradnorm"))
+        check_steps_are_the_aggregation("pcgrad", two, aggregator=tjd.PCGrad())
+        check_steps_are_the_aggregation("upgrad", three, aggregator=tjd.UPGrad())
+        names = [t.name for t in three]
+        for reference in (GradNorm(names, 1.5, learning_rate=0.1), FAMO(names, 0.025, 0.001)):
+            bind(reference)  # GradNorm: at the run's learning rate; FAMO: the schema's defaults
+            check_steps_are_the_aggregation(reference.aggregator.lower(), three, reference=reference, steps=3)
+        check_short_runs(sys.argv[1], ("pcgrad", "upgrad", "uw", "gradnorm", "famo"))
         check_short_runs(sys.argv[1], ("pcgrad",), architecture="mmoe")
     else:
         check_short_runs(sys.argv[1], ("uw", "dwa", "rlw"))

@@ -38,6 +38,7 @@ WEIGHTINGS: Registry[Weighting] = Registry(
         "aligned_mtl": "mtrl.weightings.gradient:AlignedMTL",
         "upgrad": "mtrl.weightings.gradient:UPGrad",
         "gradnorm": "mtrl.weightings.gradnorm:GradNorm",
+        "famo": "mtrl.weightings.famo:FAMO",
     },
 )
 register = WEIGHTINGS.register

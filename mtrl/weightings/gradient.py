@@ -6,8 +6,9 @@ so :meth:`GradientWeighting.combine` returns TorchJD's aggregation of the rows `
 (``w_t``: ``training.loss_weights`` are not used; every ``w_t`` = 1) and
 :meth:`GradientWeighting.aggregate` that of a Jacobian the trainer built itself. This module imports no
 framework; the methods train on the backends in :attr:`GradientWeighting.backends` only. GradNorm
-(:mod:`mtrl.weightings.gradnorm`) is a gradient method of mtrl's own that also reads the step's
-task losses (:attr:`GradientWeighting.uses_losses`).
+(:mod:`mtrl.weightings.gradnorm`) and FAMO (:mod:`mtrl.weightings.famo`) are methods of mtrl's own
+that also read the step's task losses (:attr:`GradientWeighting.uses_losses`); FAMO also weights
+the private parameters' gradients and reads the losses after the step.
 
 * ``pcgrad``: PCGrad (Yu et al. 2020, "Gradient Surgery for Multi-Task Learning").
 * ``cagrad``: CAGrad (Liu et al. 2021, "Conflict-Averse Gradient Descent"), option ``c``.
@@ -40,8 +41,12 @@ class GradientWeighting(Weighting):
     aggregator: ClassVar[str] = ""
     #: True where the aggregator takes the number of tasks (``n_tasks``) as its first argument.
     takes_n_tasks: ClassVar[bool] = False
-    #: True where :meth:`aggregate` needs the step's task losses too (GradNorm).
+    #: True where :meth:`aggregate` needs the step's task losses too (GradNorm, FAMO).
     uses_losses: ClassVar[bool] = False
+    #: True where a private parameter's gradient is scaled by its task's weight (FAMO); else as is.
+    scales_private: ClassVar[bool] = False
+    #: True where the trainer hands :meth:`update` the batch's task losses after each step (FAMO).
+    updates_after_step: ClassVar[bool] = False
 
     def __init__(self, tasks: Sequence[str], **options: Any) -> None:
         super().__init__(tasks)
@@ -77,6 +82,9 @@ class GradientWeighting(Weighting):
         (a vector in the same order), read only by methods with :attr:`uses_losses`."""
         self._check_bound()
         return self._aggregate(jacobian, losses)
+
+    def update(self, losses_after: Any) -> None:
+        """Learn from the batch's task losses after the step (:attr:`updates_after_step`)."""
 
     def _check_bound(self) -> None:
         if self._aggregate is None:
