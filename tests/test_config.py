@@ -357,6 +357,8 @@ def test_sharing_entries_with_a_weighting_have_their_presets_mask_and_parameters
     assert low == {"sharing_mask": list(masks["low"])}  # equal: no weighting fields
     assert sharing_parameters(config, "low+uw", masks) == {**low, "weighting": "uw", "weighting_options": {}}
     assert config["weightings"]["cagrad"] == {"c": 0.5} and config["weightings"]["dwa"] == {"temperature": 1}
+    assert config["weightings"]["gradnorm"] == {"alpha": 1.5, "learning_rate": None}
+    assert config["weightings"]["famo"] == {"learning_rate": 0.025, "weight_decay": 0.001}
     assert weighting_parameters(config, "low") == {}  # equal: the RunSpec default, parameters unchanged
     assert weighting_parameters(config, "low+uw") == {"weighting": "uw", "weighting_options": {}}
     params = weighting_parameters(config, "high+pcgrad")
@@ -370,8 +372,19 @@ def test_sharing_entries_with_a_weighting_have_their_presets_mask_and_parameters
     ("changes", "message"),
     [
         (
-            {"sharing": ["low+gradnorm"]},
-            "sharing: 'low+gradnorm' names unknown weighting 'gradnorm'; known weightings: aligned_mtl, ",
+            {"sharing": ["low+graddrop"]},
+            "sharing: 'low+graddrop' names unknown weighting 'graddrop'; known weightings: aligned_mtl, "
+            "cagrad, dwa, equal, famo, gradnorm, imtl_g, mgda, nash_mtl, pcgrad, rlw, upgrad, uw",
+        ),
+        (
+            {"sharing": ["low+famo"], "backend": "jax"},
+            "sharing: 'low+famo': weighting 'famo' does not train on backend 'jax' (backend); "
+            "it trains on: torch",
+        ),
+        (
+            {"sharing": ["low+gradnorm"], "backend": "tensorflow"},
+            "sharing: 'low+gradnorm': weighting 'gradnorm' does not train on backend 'tensorflow' "
+            "(backend); it trains on: torch",
         ),
         (
             {"sharing": ["low", "low+upgrad"], "backend": "jax"},
@@ -381,7 +394,10 @@ def test_sharing_entries_with_a_weighting_have_their_presets_mask_and_parameters
         ({"sharing": ["nope+uw"]}, "sharing: unknown preset 'nope'"),
         ({"sharing": ["low+"]}, "sharing.0: 'low+' does not match"),
         ({"weightings": {"dwa": {"temperature": 0}}}, "weightings.dwa.temperature: 0 is"),
-        ({"weightings": {"gradnorm": {}}}, "weightings: unknown key 'gradnorm'"),
+        ({"weightings": {"graddrop": {}}}, "weightings: unknown key 'graddrop'"),
+        ({"weightings": {"gradnorm": {"alpha": -1}}}, "weightings.gradnorm.alpha: -1 is"),
+        ({"weightings": {"gradnorm": {"learning_rate": 0}}}, "weightings.gradnorm.learning_rate: 0 is"),
+        ({"weightings": {"famo": {"weight_decay": -1}}}, "weightings.famo.weight_decay: -1 is"),
     ],
 )
 def test_bad_weightings_are_config_errors(changes, message):

@@ -92,8 +92,8 @@ def test_architectures_with_a_weighting_are_entries_of_sharing():
     ("changes", "message"),
     [
         (
-            {"sharing": ["mmoe+gradnorm"]},
-            "sharing: 'mmoe+gradnorm' names unknown weighting 'gradnorm'; known weightings: aligned_mtl, ",
+            {"sharing": ["mmoe+graddrop"]},
+            "sharing: 'mmoe+graddrop' names unknown weighting 'graddrop'; known weightings: aligned_mtl, ",
         ),
         (
             {"sharing": ["mtan+uw"]},

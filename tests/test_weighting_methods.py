@@ -13,7 +13,9 @@ import torchjd.aggregation as tjd
 from scipy.optimize import minimize
 
 from mtrl.backends.torch.gradients import bind_torchjd
+from mtrl.backends.torch.stacked import group_engine
 from mtrl.sharing import split_entry
+from mtrl.spec import RunSpec
 from mtrl.weightings import create, method_options, supports_backend, weighting_of
 from mtrl.weightings.gradient import GradientWeighting
 from mtrl.weightings.scaling import DynamicWeightAverage
@@ -206,3 +208,17 @@ def test_an_unbound_gradient_method_says_where_it_trains():
         method.combine(grads, {"a": 1.0, "b": 1.0})
     with pytest.raises(ValueError, match="no gradient for task"):
         method.combine({"a": np.ones(2)}, {"a": 1.0, "b": 1.0})
+
+
+@pytest.mark.parametrize(
+    ("name", "stacked"),
+    [("equal", True), ("pcgrad", False), ("upgrad", False), ("gradnorm", False), ("famo", False)],
+)
+def test_gradient_methods_never_train_stacked(name, stacked):
+    """A replicate group of a gradient method trains its runs one by one (one backward pass per
+    task), not in the stacked loop, which minimises the plain weighted sum."""
+    spec = RunSpec(
+        tasks=["a", "b"], target="a", n_train=8, seed=0, sharing_mask=[True, False], widths=(4, 4),
+        dropout=(0.0, 0.0), weighting=name,
+    )  # fmt: skip
+    assert (group_engine(spec) is not None) == stacked

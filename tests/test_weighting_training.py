@@ -97,17 +97,21 @@ def test_equal_weighting_records_nothing_new(tmp_path, tiny_prepared):
     assert "weighting" not in result["training"] and not any(c.startswith("weight_") for c in history)
 
 
-def test_a_gradient_method_on_jax_stops_before_training(tmp_path, tiny_prepared):
+@pytest.mark.parametrize("name", ["pcgrad", "gradnorm", "famo"])
+def test_a_gradient_method_on_jax_stops_before_training(tmp_path, tiny_prepared, name):
     with pytest.raises(
-        ValueError, match=r"weighting 'pcgrad' does not train on backend 'jax'; it trains on: torch"
+        ValueError, match=rf"weighting '{name}' does not train on backend 'jax'; it trains on: torch"
     ):
-        _run(tmp_path, tiny_prepared, "pcgrad")
+        _run(tmp_path, tiny_prepared, name)
 
 
-@pytest.mark.parametrize(("backend", "checks"), [("torch", 4), ("tensorflow", 1)])
+@pytest.mark.parametrize(("backend", "checks"), [("torch", 6), ("tensorflow", 1)])
 def test_weightings_train_on_the_other_backends(tiny_prepared, backend, checks):
     """tests/weighting_checks.py: on PyTorch the update of a PCGrad/UPGrad step equals TorchJD's
-    aggregation of the per-task gradients, and pcgrad, upgrad and uw train, and pcgrad on MMoE
+    aggregation of the per-task gradients and those of 3 GradNorm and FAMO steps those of a
+    GradNorm and a FAMO fed the same gradients and losses (FAMO: its private weights scaled too),
+    and pcgrad, upgrad, uw, gradnorm and famo train (the last two: their epoch weights sum to K
+    and 1 and move), and pcgrad on MMoE
     (its experts: the shared weights, found in the tasks' graphs); on TensorFlow uw, dwa and rlw
     train, the latter two with the loss their weighted sum."""
     proc = subprocess.run(

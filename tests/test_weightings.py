@@ -16,10 +16,10 @@ from mtrl.weightings.equal import EqualWeighting
 def test_registry_gives_every_weighting_by_name():
     assert get("equal") is EqualWeighting
     scaling = ["equal", "uw", "dwa", "rlw"]
-    gradient = ["pcgrad", "cagrad", "mgda", "imtl_g", "nash_mtl", "aligned_mtl", "upgrad"]
+    gradient = ["pcgrad", "cagrad", "mgda", "imtl_g", "nash_mtl", "aligned_mtl", "upgrad", "gradnorm", "famo"]
     assert WEIGHTINGS.names() == sorted(scaling + gradient)
-    with pytest.raises(ValueError, match=r"unknown weighting 'gradnorm'; known weightings: aligned_mtl, "):
-        get("gradnorm")
+    with pytest.raises(ValueError, match=r"unknown weighting 'graddrop'; known weightings: aligned_mtl, "):
+        get("graddrop")
 
 
 def test_equal_weights_are_one_unless_set_and_never_change():

@@ -1,9 +1,9 @@
 """Checks of the loss weightings on a backend other than the tests' own, in a process of its own.
 
 Run by tests/test_weighting_training.py: ``python tests/weighting_checks.py PREPARED BACKEND``
-(torch: the gradient methods' steps and short runs of pcgrad, upgrad and uw, and of pcgrad on
-MMoE; tensorflow: short runs of uw, dwa and rlw) exits non-zero on the first failed assertion
-and prints ``ok ...`` after each check.
+(torch: the gradient methods' steps (PCGrad, UPGrad, GradNorm, FAMO) and short runs of pcgrad,
+upgrad, uw, gradnorm and famo, and of pcgrad on MMoE; tensorflow: short runs of uw, dwa and rlw)
+exits non-zero on the first failed assertion and prints ``ok ...`` after each check.
 """
 
 import sys
@@ -31,9 +31,14 @@ from mtrl.train import RunSpec, network_builder, train_run  # noqa: E402
 LOSS = {"binary": keras.losses.binary_crossentropy, "regression": keras.losses.mean_squared_error}
 
 
-def check_one_step_is_torchjds_aggregation(name: str, aggregator, tasks: list[TaskSpec]) -> None:
-    """One SGD step (lr 0.1) moves each shared weight by -lr * TorchJD's aggregation of the tasks'
-    gradients and each private weight by -lr * its own task's gradient."""
+def check_steps_are_the_aggregation(
+    name: str, tasks: list[TaskSpec], aggregator=None, reference=None, steps: int = 1
+) -> None:
+    """Each of ``steps`` SGD steps (lr 0.1) on one batch moves each shared weight by -lr * the
+    aggregation of the tasks' gradients (TorchJD's ``aggregator``, or the ``aggregate`` of
+    ``reference``, a GradNorm or FAMO of the check's own fed the same gradients and losses, and
+    FAMO the losses after each step) and each private weight by -lr * its own task's gradient
+    (FAMO: times the task's weight)."""
     impl = backends.get("torch")
     spec = RunSpec(
         tasks=[t.name for t in tasks], target=tasks[0].name, n_train=8, seed=0,
@@ -47,32 +52,41 @@ def check_one_step_is_torchjds_aggregation(name: str, aggregator, tasks: list[Ta
     y = {t.slug: torch.tensor(rng.integers(0, 2, (8, 1)), dtype=torch.float32) for t in tasks}
     weight = {t.slug: torch.ones(8) for t in tasks}
     params = [v.value for v in model.trainable_weights]
-    before = [p.detach().clone() for p in params]
-    outputs = model(x, training=False)
-    grads = {
-        t.slug: torch.autograd.grad(
-            torch.mean(LOSS[t.kind](y[t.slug], outputs[t.slug])), params, retain_graph=True, allow_unused=True
-        )
-        for t in tasks
-    }
-    shared = [j for j in range(len(params)) if sum(grads[t.slug][j] is not None for t in tasks) > 1]
-    jacobian = torch.stack([torch.cat([grads[t.slug][j].reshape(-1) for j in shared]) for t in tasks])
-    torch.manual_seed(0)
-    direction = aggregator(jacobian)
-    torch.manual_seed(0)
-    trainer.train_on_batch(x, y, sample_weight=weight)
-    offset = 0
-    for j, (old, p) in enumerate(zip(before, params, strict=True)):
-        if j in shared:
-            part = direction[offset : offset + p.numel()].reshape(p.shape)
-            offset += p.numel()
+    for step in range(steps):
+        before = [p.detach().clone() for p in params]
+        outputs = model(x, training=False)
+        losses = [torch.mean(LOSS[t.kind](y[t.slug], outputs[t.slug])) for t in tasks]
+        grads = {
+            t.slug: torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+            for t, loss in zip(tasks, losses, strict=True)
+        }
+        shared = [j for j in range(len(params)) if sum(grads[t.slug][j] is not None for t in tasks) > 1]
+        jacobian = torch.stack([torch.cat([grads[t.slug][j].reshape(-1) for j in shared]) for t in tasks])
+        torch.manual_seed(0)
+        if reference is None:
+            direction, weights = aggregator(jacobian), None
         else:
-            part = next(grads[t.slug][j] for t in tasks if grads[t.slug][j] is not None)
-        assert torch.allclose(p.detach(), old - 0.1 * part, atol=1e-6), (
-            name,
-            model.trainable_weights[j].path,
-        )
-    assert len(shared) == 4, shared  # the two shared Dense layers' kernels and biases
+            direction, weights = reference.aggregate(jacobian, torch.stack(losses).detach())
+        torch.manual_seed(0)
+        trainer.train_on_batch(x, y, sample_weight=weight)
+        if reference is not None and reference.updates_after_step:
+            after = model(x, training=False)
+            reference.update([float(torch.mean(LOSS[t.kind](y[t.slug], after[t.slug]))) for t in tasks])
+        offset = 0
+        for j, (old, p) in enumerate(zip(before, params, strict=True)):
+            if j in shared:
+                part = direction[offset : offset + p.numel()].reshape(p.shape)
+                offset += p.numel()
+            else:
+                i = next(i for i, t in enumerate(tasks) if grads[t.slug][j] is not None)
+                part = grads[tasks[i].slug][j]
+                part = part * weights[i] if reference is not None and reference.scales_private else part
+            assert torch.allclose(p.detach(), old - 0.1 * part, atol=1e-6), (
+                name,
+                step,
+                model.trainable_weights[j].path,
+            )
+        assert len(shared) == 4, shared  # the two shared Dense layers' kernels and biases
     print(f"ok step {name}")
 
 
@@ -96,6 +110,9 @@ def check_short_runs(prepared: str, weightings: tuple[str, ...], architecture: s
         history = pd.read_csv(out / "history.csv")
         weights = history[[f"weight_{t}" for t in names]].to_numpy()
         assert len(history) == 3 and np.isfinite(history["loss"]).all() and (weights > 0).all(), history
+        if weighting in ("gradnorm", "famo"):  # per step: sum K (GradNorm), 1 (FAMO); they move
+            total = 3 if weighting == "gradnorm" else 1
+            assert np.allclose(weights.sum(axis=1), total) and (weights != total / 3).all(), history
         if weighting in ("dwa", "rlw"):  # weights fixed in each epoch: the loss is their weighted sum
             losses = history[[f"{t}_loss" for t in names]].to_numpy()
             assert np.allclose(history["loss"], (weights * losses).sum(axis=1), rtol=1e-4), history
@@ -111,9 +128,17 @@ if __name__ == "__main__":
 
         two = [TaskSpec("a", "binary"), TaskSpec("b", "binary")]
         three = [*two, TaskSpec("c", "binary")]
-        check_one_step_is_torchjds_aggregation("pcgrad", tjd.PCGrad(), two)
-        check_one_step_is_torchjds_aggregation("upgrad", tjd.UPGrad(), three)
-        check_short_runs(sys.argv[1], ("pcgrad", "upgrad", "uw"))
+        from mtrl.backends.torch.gradients import bind
+        from mtrl.weightings.famo import FAMO
+        from mtrl.weightings.gradnorm import GradNorm
+
+        check_steps_are_the_aggregation("pcgrad", two, aggregator=tjd.PCGrad())
+        check_steps_are_the_aggregation("upgrad", three, aggregator=tjd.UPGrad())
+        names = [t.name for t in three]
+        for reference in (GradNorm(names, 1.5, learning_rate=0.1), FAMO(names, 0.025, 0.001)):
+            bind(reference)  # GradNorm: at the run's learning rate; FAMO: the schema's defaults
+            check_steps_are_the_aggregation(reference.aggregator.lower(), three, reference=reference, steps=3)
+        check_short_runs(sys.argv[1], ("pcgrad", "upgrad", "uw", "gradnorm", "famo"))
         check_short_runs(sys.argv[1], ("pcgrad",), architecture="mmoe")
     else:
         check_short_runs(sys.argv[1], ("uw", "dwa", "rlw"))

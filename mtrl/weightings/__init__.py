@@ -37,6 +37,8 @@ WEIGHTINGS: Registry[Weighting] = Registry(
         "nash_mtl": "mtrl.weightings.gradient:NashMTL",
         "aligned_mtl": "mtrl.weightings.gradient:AlignedMTL",
         "upgrad": "mtrl.weightings.gradient:UPGrad",
+        "gradnorm": "mtrl.weightings.gradnorm:GradNorm",
+        "famo": "mtrl.weightings.famo:FAMO",
     },
 )
 register = WEIGHTINGS.register

@@ -5,7 +5,10 @@ its options; the PyTorch backend builds that aggregator and binds it (:meth:`Gra
 so :meth:`GradientWeighting.combine` returns TorchJD's aggregation of the rows ``w_t * g_t``
 (``w_t``: ``training.loss_weights`` are not used; every ``w_t`` = 1) and
 :meth:`GradientWeighting.aggregate` that of a Jacobian the trainer built itself. This module imports no
-framework; the methods train on the backends in :attr:`GradientWeighting.backends` only.
+framework; the methods train on the backends in :attr:`GradientWeighting.backends` only. GradNorm
+(:mod:`mtrl.weightings.gradnorm`) and FAMO (:mod:`mtrl.weightings.famo`) are methods of mtrl's own
+that also read the step's task losses (:attr:`GradientWeighting.uses_losses`); FAMO also weights
+the private parameters' gradients and reads the losses after the step.
 
 * ``pcgrad``: PCGrad (Yu et al. 2020, "Gradient Surgery for Multi-Task Learning").
 * ``cagrad``: CAGrad (Liu et al. 2021, "Conflict-Averse Gradient Descent"), option ``c``.
@@ -38,12 +41,18 @@ class GradientWeighting(Weighting):
     aggregator: ClassVar[str] = ""
     #: True where the aggregator takes the number of tasks (``n_tasks``) as its first argument.
     takes_n_tasks: ClassVar[bool] = False
+    #: True where :meth:`aggregate` needs the step's task losses too (GradNorm, FAMO).
+    uses_losses: ClassVar[bool] = False
+    #: True where a private parameter's gradient is scaled by its task's weight (FAMO); else as is.
+    scales_private: ClassVar[bool] = False
+    #: True where the trainer hands :meth:`update` the batch's task losses after each step (FAMO).
+    updates_after_step: ClassVar[bool] = False
 
     def __init__(self, tasks: Sequence[str], **options: Any) -> None:
         super().__init__(tasks)
         self.options = dict(options)
         self._stack: Callable[[Sequence[Any]], Any] | None = None
-        self._aggregate: Callable[[Any], tuple[Any, Any]] | None = None
+        self._aggregate: Callable[[Any, Any], tuple[Any, Any]] | None = None
 
     def aggregator_arguments(self) -> dict[str, Any]:
         """The keyword arguments of TorchJD's aggregator class."""
@@ -54,10 +63,10 @@ class GradientWeighting(Weighting):
         return dict.fromkeys(self.tasks, 1.0)
 
     def bind(
-        self, stack: Callable[[Sequence[Any]], Any], aggregate: Callable[[Any], tuple[Any, Any]]
+        self, stack: Callable[[Sequence[Any]], Any], aggregate: Callable[[Any, Any], tuple[Any, Any]]
     ) -> None:
-        """Set how rows become the Jacobian (``stack``) and how it is aggregated: Jacobian ->
-        (direction, task weights)."""
+        """Set how rows become the Jacobian (``stack``) and how it is aggregated: (Jacobian, task
+        losses or None) -> (direction, task weights)."""
         self._stack, self._aggregate = stack, aggregate
 
     def combine(self, grads: Mapping[str, Any], weights: Mapping[str, float]) -> Any:
@@ -67,11 +76,15 @@ class GradientWeighting(Weighting):
         self._check_bound()
         return self.aggregate(self._stack(rows))[0]
 
-    def aggregate(self, jacobian: Any) -> tuple[Any, Any]:
+    def aggregate(self, jacobian: Any, losses: Any = None) -> tuple[Any, Any]:
         """``(direction, task weights)`` of the Jacobian (one row per task, in :attr:`tasks` order):
-        the aggregation and the weights of the rows it sums."""
+        the aggregation and the weights of the rows it sums. ``losses``: the step's task losses
+        (a vector in the same order), read only by methods with :attr:`uses_losses`."""
         self._check_bound()
-        return self._aggregate(jacobian)
+        return self._aggregate(jacobian, losses)
+
+    def update(self, losses_after: Any) -> None:
+        """Learn from the batch's task losses after the step (:attr:`updates_after_step`)."""
 
     def _check_bound(self) -> None:
         if self._aggregate is None:

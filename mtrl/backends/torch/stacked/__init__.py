@@ -1,10 +1,10 @@
 """Replicate groups trained stacked in one loop on PyTorch (:mod:`mtrl.group`).
 
 :func:`group_engine` says whether a run's group can train stacked (a network of Dense and Dropout
-layers, i.e. hard sharing; a constant loss weighting; Adam); :func:`train_stacked_group` trains
-it: each replicate starts from the weights its seed gives on the one-run path and visits its
-rows in the same order, and ends as a plain Keras model written like any run's
-(:func:`mtrl.train.finish_run`).
+layers, i.e. hard sharing; a constant loss weighting, not a gradient method; Adam);
+:func:`train_stacked_group` trains it: each replicate starts from the weights its seed gives on
+the one-run path and visits its rows in the same order, and ends as a plain Keras model written
+like any run's (:func:`mtrl.train.finish_run`).
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ def group_engine(spec: RunSpec):
     """:func:`train_stacked_group` where ``spec``'s group can train stacked, else None."""
     from mtrl import weightings
 
-    if spec.optimizer != "adam" or not weightings.weighting_of(spec).constant:
-        return None
+    weighting = weightings.weighting_of(spec)
+    if spec.optimizer != "adam" or not weighting.constant or weighting.uses_gradients:
+        return None  # gradient methods: one backward pass per task (GradientTrainer)
     if not isinstance(architecture_of(spec), HardSharing):
         return None
     return train_stacked_group
