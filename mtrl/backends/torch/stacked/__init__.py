@@ -9,6 +9,7 @@ like any run's (:func:`mtrl.train.finish_run`).
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -103,6 +104,10 @@ def train_stacked_group(
         stack = Stack(specs[part], inputs[part], outputs[part], [s.seed for s in specs])
         results += stack.train(data, impl, backend, precision)
         start += size
+        # a stack's Keras models hold reference cycles: free their weights before the next stack
+        # is built (else a group of 8 `high` replicates, one a stack, peaks 0.5 GiB higher)
+        del stack
+        gc.collect()
     return results
 
 
