@@ -32,13 +32,15 @@ LOSS = {"binary": keras.losses.binary_crossentropy, "regression": keras.losses.m
 
 
 def check_steps_are_the_aggregation(
-    name: str, tasks: list[TaskSpec], aggregator=None, reference=None, steps: int = 1
+    name: str, tasks: list[TaskSpec], aggregator=None, reference=None, steps: int = 1, jacobian_path=False
 ) -> None:
     """Each of ``steps`` SGD steps (lr 0.1) on one batch moves each shared weight by -lr * the
     aggregation of the tasks' gradients (TorchJD's ``aggregator``, or the ``aggregate`` of
     ``reference``, a GradNorm or FAMO of the check's own fed the same gradients and losses, and
     FAMO the losses after each step) and each private weight by -lr * its own task's gradient
-    (FAMO: times the task's weight)."""
+    (FAMO: times the task's weight). The trainer weights the tasks from their Gramian where the
+    method can (:class:`~mtrl.backends.torch.gradients.GramianRule`); ``jacobian_path``: from the
+    Jacobian (as Nash-MTL does)."""
     impl = backends.get("torch")
     spec = RunSpec(
         tasks=[t.name for t in tasks], target=tasks[0].name, n_train=8, seed=0,
@@ -47,6 +49,9 @@ def check_steps_are_the_aggregation(
     )  # fmt: skip
     impl.seed(0)
     model, trainer = impl.build_trainer(network_builder(spec, tasks, 20), spec, tasks, "float32")
+    assert (trainer._gramian_rule is not None) == (name != "nash_mtl"), (name, trainer._gramian_rule)
+    if jacobian_path:
+        trainer._gramian_rule = None
     rng = np.random.default_rng(0)
     x = torch.tensor(rng.random((8, 20)), dtype=torch.float32)
     y = {t.slug: torch.tensor(rng.integers(0, 2, (8, 1)), dtype=torch.float32) for t in tasks}
@@ -87,7 +92,31 @@ def check_steps_are_the_aggregation(
                 model.trainable_weights[j].path,
             )
         assert len(shared) == 4, shared  # the two shared Dense layers' kernels and biases
-    print(f"ok step {name}")
+    print(f"ok step {name}" + (" (from the Jacobian)" if jacobian_path else ""))
+
+
+def check_gramian_without_a_jacobian() -> None:
+    """gradients.gramian equals J J^T of the stacked gradients, a task without a gradient of a
+    weight adding zeros there."""
+    from mtrl.backends.torch.gradients import gramian
+
+    rng = np.random.default_rng(1)
+    shapes = [(7, 5), (5,), (5, 3)]
+    tasks = ["a", "b", "c"]
+    per_task = {
+        t: [torch.tensor(rng.standard_normal(shape), dtype=torch.float64) for shape in shapes] for t in tasks
+    }
+    per_task["c"][2] = None  # weight 2 is shared by a and b only
+    rows = [
+        torch.cat([(g if g is not None else torch.zeros(shape, dtype=torch.float64)).reshape(-1)
+                   for g, shape in zip(per_task[t], shapes, strict=True)])
+        for t in tasks
+    ]  # fmt: skip
+    jacobian = torch.stack(rows)
+    assert torch.allclose(gramian(per_task, tasks, [0, 1, 2]), jacobian @ jacobian.T, rtol=1e-12)
+    only_first = jacobian[:, :35]
+    assert torch.allclose(gramian(per_task, tasks, [0]), only_first @ only_first.T, rtol=1e-12)
+    print("ok the Gramian without a Jacobian")
 
 
 def check_short_runs(prepared: str, weightings: tuple[str, ...], architecture: str = "hard") -> None:
@@ -134,6 +163,8 @@ if __name__ == "__main__":
 
         check_steps_are_the_aggregation("pcgrad", two, aggregator=tjd.PCGrad())
         check_steps_are_the_aggregation("upgrad", three, aggregator=tjd.UPGrad())
+        check_steps_are_the_aggregation("upgrad", three, aggregator=tjd.UPGrad(), jacobian_path=True)
+        check_gramian_without_a_jacobian()
         names = [t.name for t in three]
         for reference in (GradNorm(names, 1.5, learning_rate=0.1), FAMO(names, 0.025, 0.001)):
             bind(reference)  # GradNorm: at the run's learning rate; FAMO: the schema's defaults

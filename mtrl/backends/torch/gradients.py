@@ -2,21 +2,28 @@
 
 A training step of :class:`GradientTrainer` (mixed into the
 :class:`~mtrl.backends.torch.autocast.AutocastModel` view) computes each task's loss, one backward
-pass per task (``torch.autograd.grad`` over the trainable weights), copies the tasks' gradients of
-the shared weights (those in more than one task's graph) once, into the Jacobian's rows, and sets
-their update to the method's :meth:`~mtrl.weightings.gradient.GradientWeighting.aggregate`,
-TorchJD's aggregation (``torchjd.aggregation``); a private weight keeps its own task's gradient. Keras's
-``fit`` (early stopping, history, metrics) runs unchanged; each epoch's logs gain the mean task
-weights of its steps (``weight_<task slug>``: the weights of the Jacobian's rows in the update).
-GradNorm (:mod:`mtrl.weightings.gradnorm`) and FAMO (:mod:`mtrl.weightings.famo`) are bound by
-:func:`bind_gradnorm` and :func:`bind_famo` instead: their weights come from the rows' norms and
-the step's task losses (FAMO: the losses; it also weights the private weights' gradients and
-learns from the batch's losses after the step), computed on the host.
+pass per task (``torch.autograd.grad`` over the trainable weights), and sets the update of the
+shared weights (those in more than one task's graph) to the method's combination of the tasks'
+gradients; a private weight keeps its own task's gradient. Keras's ``fit`` (early stopping,
+history, metrics) runs unchanged; each epoch's logs gain the mean task weights of its steps
+(``weight_<task slug>``: the weights of the tasks' gradients in the update).
+
+Every method here but Nash-MTL weights the tasks from the Gramian of their gradients (``J J^T``,
+K x K) and the step's losses alone (:class:`GramianRule`): the step then sums the tasks'
+dot products weight by weight and adds the weighted gradients in place, never building the
+K x (shared weights) Jacobian: a copy of every shared gradient, ``J J^T`` and ``w @ J`` were two
+thirds of a gradient step's time beyond its backward passes. TorchJD's Gramian-based aggregators
+(``torchjd.aggregation.GramianWeightedAggregator``) give their ``gramian_weighting``; GradNorm
+(:mod:`mtrl.weightings.gradnorm`) reads the rows' norms (the Gramian's diagonal) and the losses,
+FAMO (:mod:`mtrl.weightings.famo`) the losses only (it also weights the private weights'
+gradients and learns from the batch's losses after the step), both on the host. Nash-MTL takes
+the Jacobian (:meth:`~mtrl.weightings.gradient.GradientWeighting.aggregate`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -39,8 +46,19 @@ def torchjd_aggregator(weighting: GradientWeighting) -> torchjd.aggregation.Weig
     return aggregator
 
 
-def bind_torchjd(weighting: GradientWeighting) -> None:
-    """Bind TorchJD's aggregator to ``weighting``: Jacobian ``J`` -> (``weights @ J``, ``weights``)."""
+@dataclass(frozen=True)
+class GramianRule:
+    """How a method's task weights follow from the tasks' Gramian and the step's losses:
+    ``weights(gramian, losses)`` (K x K and K, in the tasks' order; ``gramian`` is None where
+    :attr:`needs_gramian` is false, ``losses`` None unless the method reads them)."""
+
+    weights: Callable[[torch.Tensor | None, torch.Tensor | None], torch.Tensor]
+    needs_gramian: bool = True
+
+
+def bind_torchjd(weighting: GradientWeighting) -> GramianRule | None:
+    """Bind TorchJD's aggregator to ``weighting``: Jacobian ``J`` -> (``weights @ J``, ``weights``);
+    the rule of its Gramian where it is Gramian-based (all but Nash-MTL)."""
     aggregator = torchjd_aggregator(weighting)
 
     def aggregate(
@@ -50,44 +68,82 @@ def bind_torchjd(weighting: GradientWeighting) -> None:
         return weights @ jacobian, weights
 
     weighting.bind(lambda rows: torch.stack(list(rows)), aggregate)
+    if not isinstance(aggregator, torchjd.aggregation.GramianWeightedAggregator):
+        return None
+    return GramianRule(lambda gramian, losses: aggregator.gramian_weighting(gramian))
 
 
-def bind_gradnorm(weighting: GradNorm) -> None:
+def bind_gradnorm(weighting: GradNorm) -> GramianRule:
     """Bind GradNorm's step: the rows' norms and the losses go to the host (one transfer), its
-    weights ``w`` come back; Jacobian ``J`` -> (``w @ J``, ``w``)."""
+    weights ``w`` come back; Jacobian ``J`` -> (``w @ J``, ``w``); its rule reads the norms off the
+    Gramian's diagonal."""
     k = len(weighting.tasks)
 
-    def aggregate(jacobian: torch.Tensor, losses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        norms = torch.linalg.vector_norm(jacobian, dim=1)
+    def weights_of(norms: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
         stats = torch.cat([norms.detach(), losses.detach().reshape(-1).to(norms.dtype)])
         host = stats.to("cpu", torch.float64).numpy()
-        weights = torch.as_tensor(weighting.step(host[:k], host[k:]), dtype=jacobian.dtype)
-        weights = weights.to(jacobian.device)
-        return weights @ jacobian, weights
-
-    weighting.bind(lambda rows: torch.stack(list(rows)), aggregate)
-
-
-def bind_famo(weighting: FAMO) -> None:
-    """Bind FAMO's step: the losses go to the host, its weights ``w`` come back; Jacobian ``J`` ->
-    (``w @ J``, ``w``)."""
+        weights = torch.as_tensor(weighting.step(host[:k], host[k:]), dtype=norms.dtype)
+        return weights.to(norms.device)
 
     def aggregate(jacobian: torch.Tensor, losses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        host = losses.detach().to("cpu", torch.float64).numpy()
-        weights = torch.as_tensor(weighting.step(host), dtype=jacobian.dtype).to(jacobian.device)
+        weights = weights_of(torch.linalg.vector_norm(jacobian, dim=1), losses)
         return weights @ jacobian, weights
 
     weighting.bind(lambda rows: torch.stack(list(rows)), aggregate)
+    return GramianRule(
+        lambda gramian, losses: weights_of(torch.diagonal(gramian).clamp(min=0).sqrt(), losses)
+    )
 
 
-def bind(weighting: GradientWeighting) -> None:
-    """Bind ``weighting``'s aggregation: GradNorm's or FAMO's own step, else TorchJD's aggregator."""
+def bind_famo(weighting: FAMO) -> GramianRule:
+    """Bind FAMO's step: the losses go to the host, its weights ``w`` come back; Jacobian ``J`` ->
+    (``w @ J``, ``w``); its rule needs no Gramian."""
+
+    def weights_of(losses: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        host = losses.detach().to("cpu", torch.float64).numpy()
+        return torch.as_tensor(weighting.step(host), dtype=like.dtype).to(like.device)
+
+    def aggregate(jacobian: torch.Tensor, losses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        weights = weights_of(losses, jacobian)
+        return weights @ jacobian, weights
+
+    weighting.bind(lambda rows: torch.stack(list(rows)), aggregate)
+    return GramianRule(lambda gramian, losses: weights_of(losses, losses.float()), needs_gramian=False)
+
+
+def bind(weighting: GradientWeighting) -> GramianRule | None:
+    """Bind ``weighting``'s aggregation (GradNorm's or FAMO's own step, else TorchJD's aggregator);
+    its :class:`GramianRule`, or None where it needs the Jacobian."""
     if isinstance(weighting, GradNorm):
-        bind_gradnorm(weighting)
-    elif isinstance(weighting, FAMO):
-        bind_famo(weighting)
-    else:
-        bind_torchjd(weighting)
+        return bind_gradnorm(weighting)
+    if isinstance(weighting, FAMO):
+        return bind_famo(weighting)
+    return bind_torchjd(weighting)
+
+
+def gramian(
+    per_task: Mapping[str, Sequence[torch.Tensor | None]], tasks: Sequence[str], shared
+) -> torch.Tensor:
+    """The tasks' Gramian over the weights ``shared`` (indices into each task's gradients):
+    ``G[a, b] = sum_j <g_a[j], g_b[j]>`` (a task without a gradient of weight j adds nothing),
+    from the gradients as they lie, without copying them into a Jacobian."""
+    k = len(tasks)
+    terms: dict[tuple[int, int], list[torch.Tensor]] = {}
+    like = None
+    for j in shared:
+        users = [(i, per_task[t][j].reshape(-1)) for i, t in enumerate(tasks) if per_task[t][j] is not None]
+        for position, (a, g_a) in enumerate(users):
+            like = g_a
+            for b, g_b in users[position:]:
+                terms.setdefault((a, b), []).append(torch.dot(g_a, g_b))
+    if like is None:
+        return torch.zeros(k, k)
+    matrix = like.new_zeros(k, k)
+    for (a, b), values in terms.items():
+        total = torch.stack(values).sum()
+        matrix[a, b] = total
+        matrix[b, a] = total
+    return matrix
 
 
 class GradientTrainer:
@@ -95,6 +151,8 @@ class GradientTrainer:
 
     weighting: GradientWeighting
     task_slugs: Mapping[str, str]
+    #: the method's weights from the Gramian (None: from the Jacobian, Nash-MTL)
+    _gramian_rule: GramianRule | None = None
 
     def train_step(self, data):
         x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(data)
@@ -128,6 +186,8 @@ class GradientTrainer:
         grads = [per_task[used_by[0]][j] if used_by else None for j, used_by in enumerate(users)]
         if not shared and not self.weighting.scales_private:
             return grads
+        if self._gramian_rule is not None:
+            return self._combined_by_gramian(per_task, users, shared, grads, losses)
         sizes = [params[j].numel() for j in shared]
         jacobian = params[shared[0] if shared else 0].new_empty(len(tasks), sum(sizes))  # one copy
         for row, task in zip(jacobian, tasks, strict=True):
@@ -145,6 +205,26 @@ class GradientTrainer:
             for j, used_by in enumerate(users):
                 if len(used_by) == 1:
                     grads[j] = grads[j] * weights[tasks.index(used_by[0])]
+        return grads
+
+    def _combined_by_gramian(self, per_task, users, shared, grads: list, losses) -> list:
+        """:meth:`_combined_gradients` from the tasks' Gramian (:class:`GramianRule`): each shared
+        weight's update ``sum_t w_t g_t`` summed in place in its first user's gradient."""
+        rule, tasks = self._gramian_rule, self.weighting.tasks
+        matrix = gramian(per_task, tasks, shared) if rule.needs_gramian else None
+        weights = rule.weights(matrix, self._task_losses(losses))
+        self._record_weights(weights)
+        w = dict(zip(tasks, weights.tolist(), strict=True))
+        for j in shared:
+            first, *rest = users[j]
+            combined = per_task[first][j].mul_(w[first])  # autograd.grad's own tensor: ours to reuse
+            for task in rest:
+                combined.add_(per_task[task][j], alpha=w[task])
+            grads[j] = combined
+        if self.weighting.scales_private:  # the gradient of the weighted loss (FAMO)
+            for j, used_by in enumerate(users):
+                if len(used_by) == 1:
+                    grads[j] = grads[j] * w[used_by[0]]
         return grads
 
     def _task_losses(self, losses: Mapping[str, torch.Tensor]) -> torch.Tensor | None:
@@ -198,9 +278,9 @@ def gradient_view(
     trainer: keras.Model, weighting: GradientWeighting, slugs: Mapping[str, str]
 ) -> keras.Model:
     """The PyTorch training view ``trainer`` whose steps follow gradient method ``weighting``."""
-    bind(weighting)
+    rule = bind(weighting)
     base = type(trainer)
     trainer.__class__ = type(f"Gradient{base.__name__}", (GradientTrainer, base), {})
-    trainer.weighting, trainer.task_slugs = weighting, dict(slugs)
+    trainer.weighting, trainer.task_slugs, trainer._gramian_rule = weighting, dict(slugs), rule
     trainer._epoch_weights, trainer._epoch_steps = None, 0
     return trainer
