@@ -68,9 +68,18 @@ def test_architectures_config_sweeps_presets_architectures_and_weightings(tmp_pa
     config = load_config(REPO / "configs/architectures.yaml")
     n = len(config["train_sizes"])  # seeds 1 and 2: one job of each cell (replicates_per_job 4)
     assert config["seeds"] == [1, 2] and config["execution"]["replicates_per_job"] == 4
-    assert config["sharing"] == ["low", "low+uw", "low+upgrad", "cross_stitch", "mmoe", "mmoe+uw", "ple"]
+    assert config["sharing"] == [
+        "low",
+        "high",
+        "low+uw",
+        "low+upgrad",
+        "cross_stitch",
+        "mmoe",
+        "mmoe+uw",
+        "ple",
+    ]
     counts = job_counts(out)
-    assert counts["train_multitask_seeds1_2"] == len(config["couplings"]) * 7 * n
+    assert counts["train_multitask_seeds1_2"] == len(config["couplings"]) * 8 * n
     assert counts["train_single_task_seeds1_2"] == 5 * n
     for sharing in config["sharing"]:
         assert f"{tmp_path}/r/runs/loose/{sharing}/n200/seed2/metrics.json" in out, sharing
