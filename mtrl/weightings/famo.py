@@ -19,24 +19,21 @@ binding (:mod:`mtrl.backends.torch.gradients`) hands it the losses.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from scipy.special import softmax
 
-from mtrl.weightings.gradient import GRADIENT_BACKENDS, GradientWeighting
-from mtrl.weightings.gradnorm import BETA1, BETA2, EPSILON
+from mtrl.weightings.host_step import HostStepWeighting, LogitAdam
 
 #: Added to each loss before its logarithm (LibMTL's and the official implementation's).
 LOSS_FLOOR = 1e-8
 
 
-class FAMO(GradientWeighting):
+class FAMO(HostStepWeighting):
     """FAMO with Adam at ``learning_rate`` and L2 decay ``weight_decay`` on the logits."""
 
     aggregator: ClassVar[str] = "FAMO"
-    constant: ClassVar[bool] = False  # the weights change every step: never the stacked path
-    uses_losses: ClassVar[bool] = True
     scales_private: ClassVar[bool] = True
     updates_after_step: ClassVar[bool] = True
 
@@ -48,10 +45,13 @@ class FAMO(GradientWeighting):
             raise ValueError(f"weightings.famo.weight_decay = {weight_decay!r} must be at least 0")
         self.options = {"learning_rate": float(learning_rate), "weight_decay": float(weight_decay)}
         self.learning_rate, self.weight_decay = float(learning_rate), float(weight_decay)
-        k = len(self.tasks)
-        self.logits = np.zeros(k)
-        self._m, self._v, self._steps = np.zeros(k), np.zeros(k), 0
+        self.adam = LogitAdam(len(self.tasks), self.learning_rate)
         self._last: np.ndarray | None = None  # D of the step whose update is pending
+
+    @property
+    def logits(self) -> np.ndarray:
+        """The logits ``z`` now."""
+        return self.adam.logits
 
     def step(self, losses: Sequence[float]) -> np.ndarray:
         """This step's task weights ``w_t = s_t / (c D_t)`` of its losses (kept for :meth:`update`)."""
@@ -66,28 +66,9 @@ class FAMO(GradientWeighting):
             raise ValueError("FAMO: update before any step")
         delta = np.log(self._last) - np.log(np.asarray(losses_after, dtype=float) + LOSS_FLOOR)
         s = softmax(self.logits)
-        grad = s * (delta - s @ delta) + self.weight_decay * self.logits
-        self._steps += 1
-        self._m = BETA1 * self._m + (1 - BETA1) * grad
-        self._v = BETA2 * self._v + (1 - BETA2) * grad**2
-        m_hat = self._m / (1 - BETA1**self._steps)
-        v_hat = self._v / (1 - BETA2**self._steps)
-        self.logits = self.logits - self.learning_rate * m_hat / (np.sqrt(v_hat) + EPSILON)
+        self.adam.step(s * (delta - s @ delta) + self.weight_decay * self.logits)
         self._last = None
 
     def loss_weights(self, epoch: int, task_losses: Mapping[str, Sequence[float]]) -> dict[str, float]:
         """``softmax(z)`` now (the weights of equal losses; 1 / K each before the first step)."""
         return {t: float(w) for t, w in zip(self.tasks, softmax(self.logits), strict=True)}
-
-    def aggregate(self, jacobian: Any, losses: Any = None) -> tuple[Any, Any]:
-        """``(sum_t w_t g_t, w)`` of the Jacobian (rows ``g_t``) and the step's task ``losses``."""
-        if losses is None:
-            raise ValueError("FAMO: aggregate needs the step's task losses")
-        return super().aggregate(jacobian, losses)
-
-    def _check_bound(self) -> None:
-        if self._aggregate is None:
-            raise RuntimeError(
-                f"FAMO: not bound; it trains on backend(s) {', '.join(GRADIENT_BACKENDS)} "
-                "(mtrl.backends.torch.gradients binds its step)"
-            )

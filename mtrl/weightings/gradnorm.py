@@ -26,25 +26,21 @@ row norms ``||g_t||`` and losses and applies the weights to the Jacobian on the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from scipy.special import softmax
 
-from mtrl.weightings.gradient import GRADIENT_BACKENDS, GradientWeighting
+from mtrl.weightings.host_step import HostStepWeighting, LogitAdam
 
-#: Adam's constants for the logits (PyTorch's defaults, LibMTL's optimizer).
-BETA1, BETA2, EPSILON = 0.9, 0.999, 1e-8
 #: The smallest loss a ratio divides by (a first loss of 0 would make every ratio infinite).
 TINY = 1e-12
 
 
-class GradNorm(GradientWeighting):
+class GradNorm(HostStepWeighting):
     """GradNorm with restoring strength ``alpha`` and Adam at ``learning_rate`` on the logits."""
 
     aggregator: ClassVar[str] = "GradNorm"
-    constant: ClassVar[bool] = False  # the weights change every step: never the stacked path
-    uses_losses: ClassVar[bool] = True
     run_fields: ClassVar[Mapping[str, str]] = {"run_learning_rate": "learning_rate"}
 
     def __init__(
@@ -65,10 +61,13 @@ class GradNorm(GradientWeighting):
             )
         self.options = {"alpha": float(alpha), "learning_rate": learning_rate}
         self.alpha, self.learning_rate = float(alpha), float(rate)
-        k = len(self.tasks)
-        self.logits = np.zeros(k)
+        self.adam = LogitAdam(len(self.tasks), self.learning_rate)
         self.initial_losses: np.ndarray | None = None
-        self._m, self._v, self._steps = np.zeros(k), np.zeros(k), 0
+
+    @property
+    def logits(self) -> np.ndarray:
+        """The logits ``z`` now."""
+        return self.adam.logits
 
     def task_weights(self) -> np.ndarray:
         """The weights now: ``K * softmax(z)``."""
@@ -101,28 +100,9 @@ class GradNorm(GradientWeighting):
         if self.initial_losses is None:
             self.initial_losses = losses.copy()
         weights = self.task_weights()
-        grad = self.logit_gradient(norms, losses)
-        self._steps += 1
-        self._m = BETA1 * self._m + (1 - BETA1) * grad
-        self._v = BETA2 * self._v + (1 - BETA2) * grad**2
-        m_hat = self._m / (1 - BETA1**self._steps)
-        v_hat = self._v / (1 - BETA2**self._steps)
-        self.logits = self.logits - self.learning_rate * m_hat / (np.sqrt(v_hat) + EPSILON)
+        self.adam.step(self.logit_gradient(norms, losses))
         return weights
 
     def loss_weights(self, epoch: int, task_losses: Mapping[str, Sequence[float]]) -> dict[str, float]:
         """The weights now (1 each before the first step)."""
         return {t: float(w) for t, w in zip(self.tasks, self.task_weights(), strict=True)}
-
-    def aggregate(self, jacobian: Any, losses: Any = None) -> tuple[Any, Any]:
-        """``(sum_t w_t g_t, w)`` of the Jacobian (rows ``g_t``) and the step's task ``losses``."""
-        if losses is None:
-            raise ValueError("GradNorm: aggregate needs the step's task losses")
-        return super().aggregate(jacobian, losses)
-
-    def _check_bound(self) -> None:
-        if self._aggregate is None:
-            raise RuntimeError(
-                f"GradNorm: not bound; it trains on backend(s) {', '.join(GRADIENT_BACKENDS)} "
-                "(mtrl.backends.torch.gradients binds its step)"
-            )
