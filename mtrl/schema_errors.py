@@ -227,6 +227,10 @@ def _unknown_keys(error: ValidationError, root: Schema | None) -> str:
     hints = []
     for key in unknown:
         places = [path for path in _key_paths(root or {}) if path.rsplit(".", 1)[-1] == key]
+        depth = min((path.count(".") for path in places), default=0)
+        # the shallowest places only: `learning_rate` means training.learning_rate, not a
+        # method's weightings.famo.learning_rate
+        places = [path for path in places if path.count(".") == depth]
         hints += places or difflib.get_close_matches(str(key), allowed, n=1)
     return text + (f" (did you mean {' or '.join(hints)}?)" if hints else "")
 
