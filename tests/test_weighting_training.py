@@ -105,11 +105,12 @@ def test_a_gradient_method_on_jax_stops_before_training(tmp_path, tiny_prepared,
         _run(tmp_path, tiny_prepared, name)
 
 
-@pytest.mark.parametrize(("backend", "checks"), [("torch", 8), ("tensorflow", 1)])
+@pytest.mark.parametrize(("backend", "checks"), [("torch", 9), ("tensorflow", 1)])
 def test_weightings_train_on_the_other_backends(tiny_prepared, backend, checks):
     """tests/weighting_checks.py: on PyTorch the update of a PCGrad/UPGrad step (from the tasks'
     Gramian, and UPGrad's from the Jacobian too) equals TorchJD's aggregation of the per-task
-    gradients' Jacobian, the Gramian equals J J^T, and those of 3 GradNorm and FAMO steps those of a
+    gradients' Jacobian, the Gramian equals J J^T, a run whose weights go non-finite fails with
+    NonFiniteLossError (IMTL-G, UPGrad, GradNorm), and those of 3 GradNorm and FAMO steps those of a
     GradNorm and a FAMO fed the same gradients and losses (FAMO: its private weights scaled too),
     and pcgrad, upgrad, uw, gradnorm and famo train (the last two: their epoch weights sum to K
     and 1 and move), and pcgrad on MMoE

@@ -119,6 +119,28 @@ def check_gramian_without_a_jacobian() -> None:
     print("ok the Gramian without a Jacobian")
 
 
+def check_non_finite_runs_fail_clearly(prepared: str, weightings: tuple[str, ...]) -> None:
+    """A gradient method whose weights go non-finite fails with NonFiniteLossError naming the
+    epoch, not with its solver's error on NaN gradients (IMTL-G's linear algebra)."""
+    from mtrl.errors import NonFiniteLossError
+
+    for weighting in weightings:
+        spec = RunSpec(
+            tasks=["t_target", "t_close", "t_reg"], target="t_target", n_train=120, seed=4,
+            sharing_mask=[True, True, False, False], widths=(16, 8, 8, 4), max_epochs=3, patience=3,
+            batch_size=32, weighting=weighting, optimizer="sgd", learning_rate=1e30,
+            feature_transform="counts",
+        )  # fmt: skip
+        out = Path(tempfile.mkdtemp()) / weighting
+        try:
+            train_run(prepared, spec, out / "model.keras", out / "history.csv", out / "metrics.json", BACKEND)
+        except NonFiniteLossError as err:
+            assert "at epoch 1" in str(err), (weighting, str(err))
+        else:
+            raise AssertionError(f"{weighting}: a run at learning rate 1e30 did not fail")
+    print(f"ok non-finite runs fail clearly: {' '.join(weightings)}")
+
+
 def check_short_runs(prepared: str, weightings: tuple[str, ...], architecture: str = "hard") -> None:
     """``weightings`` train on this backend, record their weights and keep early stopping; on
     ``architecture`` (soft sharing: 2 experts, its shared weights found in the tasks' graphs)."""
@@ -170,6 +192,7 @@ if __name__ == "__main__":
             bind(reference)  # GradNorm: at the run's learning rate; FAMO: the schema's defaults
             check_steps_are_the_aggregation(reference.aggregator.lower(), three, reference=reference, steps=3)
         check_short_runs(sys.argv[1], ("pcgrad", "upgrad", "uw", "gradnorm", "famo"))
+        check_non_finite_runs_fail_clearly(sys.argv[1], ("imtl_g", "upgrad", "gradnorm"))
         check_short_runs(sys.argv[1], ("pcgrad",), architecture="mmoe")
     else:
         check_short_runs(sys.argv[1], ("uw", "dwa", "rlw"))

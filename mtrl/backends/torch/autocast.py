@@ -12,8 +12,8 @@ from mtrl.backends.keras_internals import data_adapter_utils
 from mtrl.backends.sparse_predict import input_dense_layers
 from mtrl.backends.torch.layers import ACTIVATIONS, fast_operation, sparse_input_dense
 from mtrl.backends.torch.lean import LeanCompiled
+from mtrl.backends.torch.nan_safe import nan_step_error
 from mtrl.backends.torch.sparse import SparseRows, is_sparse_batch
-from mtrl.errors import NonFiniteLossError
 
 
 class AutocastModel(keras.Model):
@@ -141,7 +141,8 @@ class AutocastModel(keras.Model):
     def _loss(self, x, y, y_pred, sample_weight, training: bool):
         """Keras's loss; a NaN output (weights gone non-finite) is a :class:`NonFiniteLossError`.
 
-        PyTorch's binary cross-entropy raises on NaN probabilities instead of returning NaN.
+        mtrl's lean losses give NaN for it (:func:`~mtrl.backends.torch.nan_safe.nan_safe_loss`);
+        on Keras's own loss PyTorch's binary cross-entropy raises on NaN probabilities instead.
         """
         try:
             lean = self._lean() if isinstance(sample_weight, Mapping) else None
@@ -151,12 +152,7 @@ class AutocastModel(keras.Model):
         except RuntimeError as err:
             if "between 0 and 1" not in str(err):
                 raise
-            epoch = getattr(self, "current_epoch", None)
-            where = f"at epoch {epoch + 1}" if epoch is not None else "in training"
-            raise NonFiniteLossError(
-                f"loss became nan {where} (the weights are no longer finite); lower "
-                "training.learning_rate or check the labels for extreme values"
-            ) from err
+            raise nan_step_error(self) from err
 
     def test_step(self, data):
         x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(data)

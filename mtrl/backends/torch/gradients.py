@@ -22,6 +22,7 @@ the Jacobian (:meth:`~mtrl.weightings.gradient.GradientWeighting.aggregate`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ import torch
 import torchjd.aggregation
 
 from mtrl.backends.keras_internals import data_adapter_utils
+from mtrl.backends.torch.nan_safe import nan_step_error
 from mtrl.weightings import WEIGHT_PREFIX
 from mtrl.weightings.famo import FAMO
 from mtrl.weightings.gradient import GradientWeighting
@@ -121,6 +123,14 @@ def bind(weighting: GradientWeighting) -> GramianRule | None:
     return bind_torchjd(weighting)
 
 
+def reusable(grad: torch.Tensor, owners: Counter) -> bool:
+    """Whether ``grad`` (a tensor ``torch.autograd.grad`` returned) can be overwritten: its memory
+    is its own (not a view, not expanded) and no other returned gradient shares it (autograd may
+    hand one tensor to two weights, e.g. of ``p + q``); ``owners``: every returned gradient's
+    ``data_ptr`` counted."""
+    return grad._base is None and grad.is_contiguous() and owners[grad.data_ptr()] == 1
+
+
 def gramian(
     per_task: Mapping[str, Sequence[torch.Tensor | None]], tasks: Sequence[str], shared
 ) -> torch.Tensor:
@@ -197,7 +207,9 @@ class GradientTrainer:
                     part.zero_()
                 else:
                     part.view(params[j].shape).copy_(grad)
-        direction, weights = self.weighting.aggregate(jacobian, self._task_losses(losses))
+        direction, weights = self._weigh(
+            lambda: self.weighting.aggregate(jacobian, self._task_losses(losses)), losses
+        )
         self._record_weights(weights)
         for j, part in zip(shared, torch.split(direction, sizes), strict=True):
             grads[j] = part.reshape(params[j].shape)
@@ -209,15 +221,18 @@ class GradientTrainer:
 
     def _combined_by_gramian(self, per_task, users, shared, grads: list, losses) -> list:
         """:meth:`_combined_gradients` from the tasks' Gramian (:class:`GramianRule`): each shared
-        weight's update ``sum_t w_t g_t`` summed in place in its first user's gradient."""
+        weight's update ``sum_t w_t g_t``, summed in its first user's gradient where that tensor is
+        autograd's alone (:func:`reusable`), else in a new one."""
         rule, tasks = self._gramian_rule, self.weighting.tasks
         matrix = gramian(per_task, tasks, shared) if rule.needs_gramian else None
-        weights = rule.weights(matrix, self._task_losses(losses))
+        weights = self._weigh(lambda: rule.weights(matrix, self._task_losses(losses)), losses)
         self._record_weights(weights)
         w = dict(zip(tasks, weights.tolist(), strict=True))
+        owners = Counter(g.data_ptr() for row in per_task.values() for g in row if g is not None)
         for j in shared:
             first, *rest = users[j]
-            combined = per_task[first][j].mul_(w[first])  # autograd.grad's own tensor: ours to reuse
+            own = per_task[first][j]
+            combined = own.mul_(w[first]) if reusable(own, owners) else own * w[first]
             for task in rest:
                 combined.add_(per_task[task][j], alpha=w[task])
             grads[j] = combined
@@ -226,6 +241,17 @@ class GradientTrainer:
                 if len(used_by) == 1:
                     grads[j] = grads[j] * w[used_by[0]]
         return grads
+
+    def _weigh(self, compute: Callable[[], Any], losses: Mapping[str, torch.Tensor]) -> Any:
+        """``compute()``: the method's weights; where the step's losses are not finite, the run's
+        :class:`~mtrl.errors.NonFiniteLossError` instead of what a method's solver raises on NaN
+        gradients (e.g. IMTL-G's, CAGrad's, Aligned-MTL's linear algebra)."""
+        try:
+            return compute()
+        except (RuntimeError, ValueError) as err:  # torch.linalg.LinAlgError is a RuntimeError
+            if all(bool(torch.isfinite(value)) for value in losses.values()):
+                raise
+            raise nan_step_error(self) from err
 
     def _task_losses(self, losses: Mapping[str, torch.Tensor]) -> torch.Tensor | None:
         """The step's task losses as one vector in the tasks' order, for methods that read them."""

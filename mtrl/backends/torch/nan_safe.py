@@ -10,8 +10,11 @@ instead give a NaN loss, which the training loops report as a
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
+
+from mtrl.errors import NonFiniteLossError
 
 
 def nan_safe_loss(
@@ -22,3 +25,14 @@ def nan_safe_loss(
     bad = torch.isnan(output)
     per_sample = fn(target, torch.where(bad, 0.5, output), **kwargs)
     return torch.where(bad.reshape(*per_sample.shape, -1).any(-1), torch.nan, per_sample)
+
+
+def nan_step_error(model: Any) -> NonFiniteLossError:
+    """The error of a training step that met non-finite weights, naming the epoch (``fit``'s
+    :func:`~mtrl.train.finite_loss_guard` keeps it on ``model.current_epoch``)."""
+    epoch = getattr(model, "current_epoch", None)
+    where = f"at epoch {epoch + 1}" if epoch is not None else "in training"
+    return NonFiniteLossError(
+        f"loss became nan {where} (the weights are no longer finite); lower "
+        "training.learning_rate or check the labels for extreme values"
+    )

@@ -28,8 +28,8 @@ ENGINE = "stacked"
 #: near the one-run job's plus this: the default study's low and interspersed networks stack 4
 #: replicates, high, which gains nothing from stacking on a CPU (README, Performance), 1)
 STACK_MEMORY = 512 * 2**20
-#: the share of a GPU's free memory that one stack may hold (the weights live on the device, so
-#: the host's RSS does not grow with the stack)
+#: the share of a GPU's memory that one stack may hold (the weights live on the device, so the
+#: host's RSS does not grow with the stack)
 GPU_STACK_SHARE = 0.25
 
 
@@ -56,16 +56,18 @@ def stack_sizes(n_replicates: int, parameters: int, budget: int | None = None) -
 
 
 def stack_budget() -> int:
-    """Bytes one stack may hold where Keras trains: :data:`STACK_MEMORY` on a CPU, a share
-    (:data:`GPU_STACK_SHARE`) of the free memory of a CUDA device (at least :data:`STACK_MEMORY`)."""
+    """Bytes one stack may hold where Keras trains: :data:`STACK_MEMORY` on a CPU; on a CUDA device
+    a share (:data:`GPU_STACK_SHARE`) of its memory (at least :data:`STACK_MEMORY`), so that a group
+    stacks alike whatever else holds memory (a replicate's result depends on its stack to float
+    tolerance), unless less than that is free."""
     import keras
     import torch
 
     device = keras.ops.zeros(()).device
     if device.type != "cuda":
         return STACK_MEMORY
-    free, _total = torch.cuda.mem_get_info(device)
-    return max(STACK_MEMORY, int(free * GPU_STACK_SHARE))
+    free, total = torch.cuda.mem_get_info(device)
+    return max(STACK_MEMORY, min(int(total * GPU_STACK_SHARE), free))
 
 
 def train_stacked_group(

@@ -165,8 +165,8 @@ def train_stacked(
     for epoch in range(settings.max_epochs):
         loop.train_epoch()
         loop.end_epoch(epoch)
-        if not loop.active:
-            return
+        if not loop.active or any(state.error is not None for state in states):
+            return  # a failed replicate fails its group: the others need not train on
     loop.keep_last()
 
 
