@@ -53,9 +53,10 @@ def check_steps_are_the_aggregation(
     if jacobian_path:
         trainer._gramian_rule = None
     rng = np.random.default_rng(0)
-    x = torch.tensor(rng.random((8, 20)), dtype=torch.float32)
-    y = {t.slug: torch.tensor(rng.integers(0, 2, (8, 1)), dtype=torch.float32) for t in tasks}
-    weight = {t.slug: torch.ones(8) for t in tasks}
+    device = keras.ops.zeros(()).device  # where Keras trains (a GPU where there is one)
+    x = torch.tensor(rng.random((8, 20)), dtype=torch.float32, device=device)
+    y = {t.slug: torch.tensor(rng.integers(0, 2, (8, 1)), dtype=torch.float32, device=device) for t in tasks}
+    weight = {t.slug: torch.ones(8, device=device) for t in tasks}
     params = [v.value for v in model.trainable_weights]
     for step in range(steps):
         before = [p.detach().clone() for p in params]

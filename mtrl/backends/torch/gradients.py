@@ -262,8 +262,11 @@ class GradientTrainer:
     def _update_after_step(self, x, y, sample_weight, lean, device_type: str) -> None:
         """Hand the method the batch's task losses after the step (FAMO; in training mode, with
         dropout, as LibMTL computes them)."""
-        with torch.no_grad(), self._autocast(device_type):
-            after = lean.task_losses(y, self.fast_call(x, training=True), sample_weight)
+        with torch.no_grad():
+            with self._autocast(device_type):
+                predicted = self.fast_call(x, training=True)
+            # the heads are float32: the loss needs no autocast (CUDA refuses BCE under it)
+            after = lean.task_losses(y, predicted, sample_weight)
         vector = self._task_losses(dict(zip(lean.output_names(), after, strict=True)))
         self.weighting.update(vector.to("cpu", torch.float64).numpy())
 
