@@ -213,11 +213,7 @@ class GradientTrainer:
         self._record_weights(weights)
         for j, part in zip(shared, torch.split(direction, sizes), strict=True):
             grads[j] = part.reshape(params[j].shape)
-        if self.weighting.scales_private:  # the gradient of the weighted loss (FAMO)
-            for j, used_by in enumerate(users):
-                if len(used_by) == 1:
-                    grads[j] = grads[j] * weights[tasks.index(used_by[0])]
-        return grads
+        return self._scaled_private(grads, users, dict(zip(tasks, weights, strict=True)))
 
     def _combined_by_gramian(self, per_task, users, shared, grads: list, losses) -> list:
         """:meth:`_combined_gradients` from the tasks' Gramian (:class:`GramianRule`): each shared
@@ -236,10 +232,15 @@ class GradientTrainer:
             for task in rest:
                 combined.add_(per_task[task][j], alpha=w[task])
             grads[j] = combined
-        if self.weighting.scales_private:  # the gradient of the weighted loss (FAMO)
+        return self._scaled_private(grads, users, w)
+
+    def _scaled_private(self, grads: list, users, weight_of: Mapping[str, Any]) -> list:
+        """``grads`` with each private weight's gradient times its task's weight where the method
+        scales them (FAMO: the gradient of the weighted loss), else as they are."""
+        if self.weighting.scales_private:
             for j, used_by in enumerate(users):
                 if len(used_by) == 1:
-                    grads[j] = grads[j] * w[used_by[0]]
+                    grads[j] = grads[j] * weight_of[used_by[0]]
         return grads
 
     def _weigh(self, compute: Callable[[], Any], losses: Mapping[str, torch.Tensor]) -> Any:
