@@ -71,10 +71,15 @@ def test_any_gain_is_the_smallest_holm_adjusted_one_sided_p():
     effects = {("tight", "low", 10): 0.02, ("tight", "high", 10): 0.0, ("loose", "low", 10): -0.01}
     gains = _grid(rng, effects)
     (hypothesis,) = parse_hypotheses([FAMILY[1]])
-    row = any_gain_row(gains, hypothesis, margin=0.01, alpha=0.05, level=0.05, power=0.8, effect=0.02)
+    row = any_gain_row(gains, hypothesis, 0.01, alpha=0.05, level=0.05, power=0.8, effect=0.02, rule="zero")
     cells = [g["gain"].to_numpy() for _, g in gains.groupby(["coupling", "sharing", "n_train"], sort=True)]
     p = [stats.ttest_1samp(c, 0, alternative="greater").pvalue for c in cells]
     assert row["p"] == pytest.approx(multipletests(p, method="holm")[1].min())
+    # the margin rule: each cell tested against the margin
+    beyond = any_gain_row(gains, hypothesis, 0.01, alpha=0.05, level=0.05, power=0.8, effect=0.02)
+    p_margin = [stats.ttest_1samp(c, 0.01, alternative="greater").pvalue for c in cells]
+    assert beyond["p"] == pytest.approx(multipletests(p_margin, method="holm")[1].min())
+    assert beyond["p_zero"] == pytest.approx(row["p"]) and beyond["mde"] == pytest.approx(0.01 + row["mde"])
     best = cells[int(np.argmin(p))]
     assert row["estimate"] == pytest.approx(best.mean()) and "tight / low / n = 10" in row["note"]
     low, high = stats.t.interval(1 - 0.05 / 3, len(best) - 1, loc=best.mean(), scale=stats.sem(best))

@@ -17,9 +17,11 @@ from mtrl.stats.confirmatory import (
     EQUIVALENT,
     INCONCLUSIVE,
     SUPPORTED,
+    beyond_margin_p,
     confirmatory_table,
     replicate_test,
     slope_equivalence,
+    slope_margin,
     verdict,
 )
 from mtrl.stats.grid_model import SizeSlope, fit_grid_model
@@ -221,11 +223,12 @@ X = np.array([0.012, 0.031, -0.004, 0.022, 0.017, 0.009])
 
 
 def test_replicate_test_against_scipy_and_statsmodels():
-    got = replicate_test(X, margin=0.01, alpha=0.05)
+    got = replicate_test(X, margin=0.01, alpha=0.05, rule="zero")
     low, high = stats.t.interval(0.95, df=5, loc=X.mean(), scale=stats.sem(X))
     assert got["estimate"] == pytest.approx(X.mean())
     assert (got["ci_low"], got["ci_high"]) == pytest.approx((low, high))
     assert got["p"] == pytest.approx(stats.ttest_1samp(X, 0.0).pvalue)
+    assert got["p_zero"] == got["p"]
     # TOST: the one-sample form equals statsmodels' paired TOST against a zero partner ...
     assert got["p_equivalence"] == pytest.approx(ttost_paired(X, np.zeros_like(X), -0.01, 0.01)[0])
     # ... and the larger of the two one-sided t tests
@@ -235,6 +238,43 @@ def test_replicate_test_against_scipy_and_statsmodels():
     )
     assert got["p_equivalence"] == pytest.approx(one_sided)
     assert got["seeds"] == 6 and got["sd"] == pytest.approx(X.std(ddof=1))
+
+
+def test_margin_rule_tests_against_the_margin_on_the_estimates_side():
+    # a mean of 0.0145 > 0.01: "at most +0.01" tested one-sided (scipy), doubled
+    got = replicate_test(X, margin=0.01, alpha=0.05)
+    assert got["p"] == pytest.approx(2 * stats.ttest_1samp(X, 0.01, alternative="greater").pvalue)
+    assert got["p_zero"] == pytest.approx(stats.ttest_1samp(X, 0.0).pvalue)
+    # a negative mean: "at least -0.01", on the other side
+    got = replicate_test(-X, margin=0.01, alpha=0.05)
+    assert got["p"] == pytest.approx(2 * stats.ttest_1samp(-X, -0.01, alternative="less").pvalue)
+    # a mean inside the margin is never a difference: p 1 however small the spread
+    tight = np.array([0.004, 0.005, 0.006, 0.005])
+    assert replicate_test(tight, margin=0.01, alpha=0.05)["p"] == 1.0
+    assert replicate_test(tight, margin=0.01, alpha=0.05, rule="zero")["p"] < 0.01
+    # and the same from an estimate, its standard error and df
+    assert beyond_margin_p(X.mean(), stats.sem(X), 5, 0.01) == pytest.approx(
+        replicate_test(X, margin=0.01, alpha=0.05)["p"]
+    )
+    assert math.isnan(beyond_margin_p(0.02, 0.0, 5, 0.01))
+    # no margin: the point-null test
+    assert replicate_test(X, margin=None, alpha=0.05)["p"] == pytest.approx(stats.ttest_1samp(X, 0.0).pvalue)
+
+
+def test_margin_rule_supported_exactly_when_the_interval_lies_beyond_the_margin():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        values = rng.normal(rng.uniform(-0.05, 0.05), 0.02, size=6)
+        got = replicate_test(values, margin=0.01, alpha=0.05)
+        beyond = got["ci_low"] > 0.01 or got["ci_high"] < -0.01
+        assert (got["p"] < 0.05) == beyond
+
+
+def test_slope_margin_spreads_the_gains_margin_over_the_sizes():
+    gains = pd.DataFrame({"n_train": [100, 400, 1600]})
+    assert slope_margin(gains, 0.01) == pytest.approx(0.01 / math.log(16))
+    assert slope_margin(gains.iloc[:1], 0.01) is None
+    assert slope_margin(gains, None) is None
 
 
 def test_interval_level_follows_alpha():
@@ -313,7 +353,7 @@ def test_table_columns_and_statistics():
     gains = _planted_study()
     family = parse_hypotheses(DEFAULT_FAMILY)
     table = confirmatory_table(gains, family, margin=0.01, effect_of_interest=0.02)
-    assert list(table.columns[:15]) == [
+    assert list(table.columns[:16]) == [
         "hypothesis",
         "kind",
         "estimate",
@@ -321,6 +361,7 @@ def test_table_columns_and_statistics():
         "ci_high",
         "p",
         "p_adjusted",
+        "p_zero",
         "p_equivalence",
         "p_equivalence_adjusted",
         "verdict",
@@ -345,14 +386,28 @@ def test_table_columns_and_statistics():
     adjusted = table.loc[equivalence.index, "p_equivalence_adjusted"]
     assert adjusted.to_numpy() == pytest.approx(multipletests(equivalence, method="holm")[1])
     # power at Holm's strictest level, alpha over the family's size
+    # under the margin rule: the margin plus what the test against it detects, and the seeds for
+    # the effect's excess over the margin
     level = 0.05 / 5
-    assert tight["mde"] == pytest.approx(minimum_detectable_effect(reference["sd"], 6, level))
-    assert tight["seeds_needed"] == replicates_needed(reference["sd"], 0.02, level)
+    assert tight["mde"] == pytest.approx(0.01 + minimum_detectable_effect(reference["sd"], 6, level))
+    assert tight["seeds_needed"] == replicates_needed(reference["sd"], 0.02 - 0.01, level)
     grid = fit_grid_model(gains)
     slope = table.iloc[3]
+    slope_margin_ = 0.01 / math.log(1000 / 100)  # the planted sizes 100 to 1000
+    assert slope["margin"] == pytest.approx(slope_margin_)
     assert slope["estimate"] == pytest.approx(grid.slope.estimate) and slope["p"] == pytest.approx(
-        grid.slope.p_value
+        beyond_margin_p(grid.slope.estimate, grid.slope.se, grid.slope.df, slope_margin_)
     )
+    assert slope["p_zero"] == pytest.approx(grid.slope.p_value)
+    assert list(table["verdict_rule"]) == ["margin"] * 4 + ["zero"]
+    # the zero rule: point-null p-values and power against 0
+    zero = confirmatory_table(gains, family, margin=0.01, effect_of_interest=0.02, rule="zero")
+    assert zero.iloc[0]["p"] == pytest.approx(replicate_test(values, 0.01, 0.05, "zero")["p"])
+    assert zero.iloc[0]["mde"] == pytest.approx(minimum_detectable_effect(reference["sd"], 6, level))
+    assert zero.iloc[0]["seeds_needed"] == replicates_needed(reference["sd"], 0.02, level)
+    assert zero.iloc[3]["p"] == pytest.approx(grid.slope.p_value)
+    with pytest.raises(ValueError, match="verdict rule 'none'"):
+        confirmatory_table(gains, family, margin=0.01, rule="none")
     assert slope["seeds"] == 6 and slope["mde"] > 0 and slope["seeds_needed"] >= 2
     interaction = table.iloc[4]
     assert interaction["p"] == pytest.approx(grid.interaction.p_value) and math.isnan(interaction["mde"])
@@ -450,3 +505,18 @@ def test_family_false_positive_rate_is_at_most_alpha_without_any_effect():
     finally:
         gc.unfreeze()
     assert stats.binomtest(int(claims), STUDIES, alpha, alternative="greater").pvalue > 0.01, claims
+
+
+def test_margin_rule_keeps_effects_inside_the_margin_from_being_called_differences():
+    """The margin rule's calibration: a true gain at the margin's edge (the least favourable case) is
+    called supported in at most alpha / 2 of simulated replicate sets (binomial test), and a gain
+    well inside it, pinned down by many seeds, is almost never a difference, where the zero rule
+    calls it one almost always."""
+    rng = np.random.default_rng(11)
+    trials, alpha = 2000, 0.05
+    at_edge = sum(replicate_test(rng.normal(0.01, 0.02, 8), 0.01, alpha)["p"] < alpha for _ in range(trials))
+    assert stats.binomtest(at_edge, trials, alpha / 2, alternative="greater").pvalue > 0.01
+    inside = [rng.normal(0.004, 0.004, 30) for _ in range(200)]
+    margin_rule = np.mean([replicate_test(v, 0.01, alpha)["p"] < alpha for v in inside])
+    zero_rule = np.mean([replicate_test(v, 0.01, alpha, "zero")["p"] < alpha for v in inside])
+    assert margin_rule == 0.0 and zero_rule > 0.9

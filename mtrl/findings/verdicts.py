@@ -15,6 +15,13 @@ _MEANING = {
     "equivalent": "within the equivalence margin",
     "inconclusive": "neither a difference nor equivalence",
 }
+# what "a difference" is under each verdict rule (findings.verdict_rule; mtrl.stats.confirmatory)
+_DIFFERENCE = {
+    "margin": "a difference is one beyond the equivalence margin (a minimum-effect test: the "
+    "interval lies beyond +/- the margin), so an effect the margin calls negligible is never "
+    "called a difference",
+    "zero": "a difference is any difference from 0 (point-null tests)",
+}
 
 
 def _value(x: float) -> str:
@@ -38,9 +45,15 @@ def _sentence(row: pd.Series, alpha: float) -> str:
             f"{int(row['seeds'])} seeds."
         )
     interval = f"{100 * (1 - alpha):g}% CI {_value(row['ci_low'])} to {_value(row['ci_high'])}"
+    margin = row.get("margin")
+    against = (
+        f" (against the margin +/- {_value(margin)})"
+        if row.get("verdict_rule") == "margin" and isinstance(margin, float) and math.isfinite(margin)
+        else ""
+    )
     estimate = (
         f"estimate {_value(row['estimate'])} ({interval}), "
-        f"adjusted p = {_p(row['p_adjusted'])}, {int(row['seeds'])} seeds"
+        f"adjusted p = {_p(row['p_adjusted'])}{against}, {int(row['seeds'])} seeds"
     )
     if row["verdict"] == "inconclusive":
         estimate += f"; the smallest effect these seeds detect at the stated power: {_value(row['mde'])}"
@@ -56,13 +69,15 @@ def verdict_section(hypotheses: pd.DataFrame | None, alpha: float, method: str) 
     if hypotheses is None or hypotheses.empty:
         return ""
     metric = hypotheses["metric"].iloc[0]
+    rules = [r for r in hypotheses.get("verdict_rule", pd.Series(dtype=str)).dropna().unique() if r != "zero"]
+    difference = _DIFFERENCE[rules[0] if rules else "zero"]
     lines = [
         "## Confirmatory hypotheses",
         "",
         f"Declared in the config before the runs; gains on {metric}, positive = multi-task better; "
         f"{method_name(method)}-adjusted within these {len(hypotheses)} hypotheses at alpha = {alpha:g}; "
-        "equivalence by two one-sided tests against the margin (statsmodels). Everything after this "
-        "section is exploratory.",
+        f"{difference}; equivalence by two one-sided tests against the margin (statsmodels). "
+        "Everything after this section is exploratory.",
         "",
     ]
     lines += [f"- {_sentence(row, alpha)}" for _, row in hypotheses.iterrows()]

@@ -70,6 +70,7 @@ def hypotheses_table(
         power=float(findings["power"]),
         method=findings["adjustment"],
         margins=margins,
+        rule=findings["verdict_rule"],
     )
     return table.assign(metric=metric)[HYPOTHESES_COLUMNS]
 

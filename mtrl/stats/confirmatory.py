@@ -19,6 +19,26 @@ themselves. Power is computed at ``alpha / len(family)``, the level of Holm's st
 (Bonferroni), so an effect of the minimum detectable size is found with at least ``power`` whatever
 the other hypotheses' p-values.
 
+What a "difference" is (``rule``, config ``findings.verdict_rule``):
+
+- ``margin`` (the default): a difference larger than the equivalence margin, a minimum-effect test.
+  ``p`` is the one-sided t test of "the effect is at most ``+margin``" or of "at least ``-margin``",
+  whichever side the estimate is on, doubled (statsmodels ``DescrStatsW.ttest_mean`` against
+  ``value = +/-margin``): the same error rate as a two-sided test, so ``supported`` means the 95%
+  interval lies beyond ``+margin`` (Holm-adjusted). Together with TOST this is the frequentist form
+  of a region of practical equivalence (ROPE, as Benavoli et al. 2017 and ``baycomp`` use to
+  compare learners): the three verdicts that claim something exclude one another, and an effect
+  inside the margin, which the study declared too small to matter, is never called a difference,
+  however many seeds pin it down. The point-null p stays in the column ``p_zero``.
+- ``zero``: any difference from 0 (``p`` is the two-sided t test against 0), the classic test:
+  with enough seeds a true effect inside the margin is called ``supported`` or ``contradicted``,
+  and near the edge of detection the verdict moves with the seeds.
+
+The size slope's margin is the gain's spread over the study's sizes: ``margin / ln(n_max / n_min)``
+per unit of log size (a slope that moves the gain by less than the margin from the smallest to the
+largest size is negligible), unless the hypothesis gives its own. The interaction (an F test of
+several terms) has no margin and is always tested against 0.
+
 Verdicts (:func:`verdict`): ``supported`` (adjusted p < alpha and the estimate in the stated
 direction; any direction for a two-sided hypothesis), ``contradicted`` (adjusted p < alpha, the
 other way), ``equivalent`` (neither, and adjusted TOST p < alpha), ``inconclusive`` (none of these).
@@ -45,9 +65,12 @@ from mtrl.stats.hypotheses import (
     GREATER,
     INTERACTION,
     LESS,
+    MARGIN_RULE,
     REPLICATE_KINDS,
     SIZE_SLOPE,
     TWO_SIDED,
+    VERDICT_RULES,
+    ZERO_RULE,
     Hypothesis,
     replicate_values,
 )
@@ -75,6 +98,7 @@ COLUMNS = [
     "ci_high",
     "p",
     "p_adjusted",
+    "p_zero",
     "p_equivalence",
     "p_equivalence_adjusted",
     "verdict",
@@ -85,6 +109,7 @@ COLUMNS = [
     "margin",
     "n_train",
     "note",
+    "verdict_rule",
 ]
 
 
@@ -104,23 +129,58 @@ def verdict(
     return INCONCLUSIVE
 
 
-def replicate_test(values, margin: float | None, alpha: float) -> dict[str, float]:
-    """One-sample test of replicate values against 0: estimate, t interval, p, TOST p, seeds, sd."""
+def beyond_margin_p(estimate: float, se: float, df: float, margin: float) -> float:
+    """p of a difference beyond +/- ``margin``: the one-sided t test on the estimate's side, doubled.
+
+    On the side of the estimate, "the effect is at most ``+margin``" (or "at least ``-margin``") is
+    tested with the t statistic ``(estimate -/+ margin) / se`` on ``df`` degrees of freedom (scipy's t
+    distribution); the p is doubled, as a two-sided test's, and at most 1. NaN where ``se`` is not a
+    positive number.
+    """
+    if not (np.isfinite(se) and se > 0 and np.isfinite(estimate)):
+        return math.nan
+    if estimate >= 0:
+        one_sided = stats.t.sf((estimate - margin) / se, df)
+    else:
+        one_sided = stats.t.cdf((estimate + margin) / se, df)
+    return float(min(1.0, 2.0 * one_sided))
+
+
+def replicate_test(values, margin: float | None, alpha: float, rule: str = MARGIN_RULE) -> dict[str, float]:
+    """One-sample tests of replicate values: estimate, t interval, p (by ``rule``), p against 0, TOST
+    p, seeds, sd. Under the margin rule the p is statsmodels' one-sided ``ttest_mean`` against the
+    margin on the estimate's side, doubled (:func:`beyond_margin_p` gives the same from the t
+    distribution)."""
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     d = paired_difference(x, np.zeros_like(x), 1 - alpha)
     p_equivalence = math.nan
+    p = d.p_value
     if d.n >= 2 and d.sd > 0 and margin:
-        p_equivalence = float(DescrStatsW(x).ttost_mean(-margin, margin)[0])
+        described = DescrStatsW(x)
+        p_equivalence = float(described.ttost_mean(-margin, margin)[0])
+        if rule == MARGIN_RULE:
+            side = ("larger", margin) if d.mean >= 0 else ("smaller", -margin)
+            p = min(1.0, 2.0 * float(described.ttest_mean(value=side[1], alternative=side[0])[1]))
     return {
         "estimate": d.mean,
         "ci_low": d.ci_low,
         "ci_high": d.ci_high,
-        "p": d.p_value,
+        "p": p,
+        "p_zero": d.p_value,
         "p_equivalence": p_equivalence,
         "seeds": d.n,
         "sd": d.sd,
     }
+
+
+def slope_margin(gains: pd.DataFrame, margin: float | None) -> float | None:
+    """The size slope's margin from the gain's: ``margin / ln(n_max / n_min)`` over the sizes of
+    ``gains`` (None without a margin or with one size)."""
+    sizes = pd.to_numeric(gains["n_train"], errors="coerce").dropna() if len(gains) else pd.Series([])
+    if not margin or sizes.empty or sizes.max() <= sizes.min():
+        return None
+    return float(margin / math.log(sizes.max() / sizes.min()))
 
 
 def slope_equivalence(slope: SizeSlope, margin: float | None) -> float:
@@ -132,13 +192,18 @@ def slope_equivalence(slope: SizeSlope, margin: float | None) -> float:
     return float(max(p_above_low, p_below_high))
 
 
-def _slope_row(slope: SizeSlope, margin: float | None) -> dict[str, object]:
+def _slope_row(slope: SizeSlope, margin: float | None, rule: str) -> dict[str, object]:
+    p = slope.p_value
+    if rule == MARGIN_RULE and margin and slope.estimable:
+        p = beyond_margin_p(slope.estimate, slope.se, slope.df, margin)
     return {
         "estimate": slope.estimate,
         "ci_low": slope.ci_low,
         "ci_high": slope.ci_high,
-        "p": slope.p_value,
+        "p": p,
+        "p_zero": slope.p_value,
         "p_equivalence": slope_equivalence(slope, margin),
+        "margin": margin if margin else math.nan,
         "note": slope.note,
     }
 
@@ -147,18 +212,24 @@ def _interaction_row(interaction: InteractionWald) -> dict[str, object]:
     note = interaction.note
     if interaction.estimable:
         note = f"Wald F = {interaction.statistic:.3g} on {interaction.df_num:g} and {interaction.df_den:g} df"
-    return {"p": interaction.p_value, "note": note}
+    return {"p": interaction.p_value, "p_zero": interaction.p_value, "note": note}
 
 
-def _power(row: dict, slope: SizeSlope | None, level: float, power: float, effect: float | None) -> None:
-    """Fill ``mde`` and ``seeds_needed`` of ``row`` at test level ``level``."""
+def _power(
+    row: dict, slope: SizeSlope | None, level: float, power: float, effect: float | None, rule: str
+) -> None:
+    """Fill ``mde`` and ``seeds_needed`` of ``row`` at test level ``level``. Under the margin rule the
+    detectable effect is the margin plus what the test against it detects, and the seeds needed are
+    those for the effect's excess over the margin (none for an effect within the margin)."""
+    margin = row["margin"] if rule == MARGIN_RULE and np.isfinite(row["margin"]) else 0.0
+    excess = effect - margin if effect is not None and effect > margin else None
     if row["kind"] in REPLICATE_KINDS:
-        row["mde"] = minimum_detectable_effect(row["sd"], row["seeds"], level, power)
-        row["seeds_needed"] = replicates_needed(row["sd"], effect, level, power)
+        row["mde"] = margin + minimum_detectable_effect(row["sd"], row["seeds"], level, power)
+        row["seeds_needed"] = replicates_needed(row["sd"], excess, level, power)
     elif row["kind"] == SIZE_SLOPE and slope is not None and slope.estimable:
-        row["mde"] = detectable_from_se(slope.se, level, power, slope.df)
+        row["mde"] = margin + detectable_from_se(slope.se, level, power, slope.df)
         row["seeds_needed"] = replicates_needed_from_se(
-            slope.se, row["seeds"], effect, level, power, slope.df
+            slope.se, row["seeds"], excess, level, power, slope.df
         )
 
 
@@ -169,9 +240,13 @@ def _row(
     alpha: float,
     grid: GridModel | None,
     margins: pd.DataFrame | None = None,
+    rule: str = MARGIN_RULE,
 ) -> dict[str, object]:
     """The unadjusted statistics of one hypothesis (a baseline hypothesis reads ``margins``)."""
-    margin = hypothesis.margin if hypothesis.margin is not None else margin
+    if hypothesis.margin is not None:
+        margin = hypothesis.margin
+    elif hypothesis.kind == SIZE_SLOPE:
+        margin = slope_margin(gains, margin)
     row: dict[str, object] = {
         "hypothesis": hypothesis.name,
         "kind": hypothesis.kind,
@@ -185,7 +260,7 @@ def _row(
         if source is None:
             raise ValueError(f"{hypothesis.name}: a baseline hypothesis needs the baseline margins table")
         values, n_train = replicate_values(source, hypothesis)
-        row.update(replicate_test(values, margin, alpha), n_train=n_train)
+        row.update(replicate_test(values, margin, alpha, rule), n_train=n_train)
         if n_train is None:
             row["note"] = f"no gains at n_train={hypothesis.n_train} for {', '.join(hypothesis.couplings)}"
         elif row["seeds"] < 2:
@@ -195,7 +270,7 @@ def _row(
     elif grid is not None:
         row["seeds"] = grid.seeds
         row.update(
-            _slope_row(grid.slope, margin)
+            _slope_row(grid.slope, margin, rule)
             if hypothesis.kind == SIZE_SLOPE
             else _interaction_row(grid.interaction)
         )
@@ -212,6 +287,7 @@ def confirmatory_table(
     method: str = "holm",
     grid: GridModel | None = None,
     margins: pd.DataFrame | None = None,
+    rule: str = MARGIN_RULE,
 ) -> pd.DataFrame:
     """One row per hypothesis of the family, in declared order, with the columns of :data:`COLUMNS`.
 
@@ -222,10 +298,12 @@ def confirmatory_table(
     the minimum detectable effect at ``power`` and ``seeds_needed`` the replicates to detect
     ``effect_of_interest`` (both NaN where the spread is zero or unknown, and for the interaction);
     ``note`` says why something is not estimable (for the interaction: its Wald F). For the size
-    slope, ``margin`` and ``effect_of_interest`` are read per unit of log(n_train) (a change of the
-    gain per e-fold of the training size); give the hypothesis its own ``margin`` where that does
-    not fit.
+    slope, ``margin`` becomes ``margin / ln(n_max / n_min)`` per unit of log(n_train) unless the
+    hypothesis gives its own, and ``effect_of_interest`` is read per unit of log(n_train). ``rule``:
+    what counts as a difference (:data:`VERDICT_RULES`, see the module).
     """
+    if rule not in VERDICT_RULES:
+        raise ValueError(f"verdict rule {rule!r}: expected one of {', '.join(VERDICT_RULES)}")
     if grid is None and any(h.kind in (SIZE_SLOPE, INTERACTION) for h in hypotheses):
         grid = fit_grid_model(gains, alpha)
     level = alpha / max(1, len(hypotheses))
@@ -233,15 +311,15 @@ def confirmatory_table(
     for h in hypotheses:
         if h.kind == ANY_GAIN:
             margin_h = h.margin if h.margin is not None else margin
-            row = any_gain_row(gains, h, margin_h, alpha, level, power, effect_of_interest)
+            row = any_gain_row(gains, h, margin_h, alpha, level, power, effect_of_interest, rule)
             rows.append(
                 {"hypothesis": h.name, "kind": h.kind, "direction": h.direction, "margin": margin_h, **row}
             )
             continue
-        row = _row(gains, h, margin, alpha, grid, margins)
+        row = _row(gains, h, margin, alpha, grid, margins, rule)
         row.update(mde=math.nan, seeds_needed=math.nan)
         row.setdefault("seeds", 0)
-        _power(row, grid.slope if grid is not None else None, level, power, effect_of_interest)
+        _power(row, grid.slope if grid is not None else None, level, power, effect_of_interest, rule)
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)  # drops the replicates' sd
     table["p_adjusted"] = adjust_p_values(table["p"], method)
@@ -258,4 +336,8 @@ def confirmatory_table(
     ]
     table["n_train"] = table["n_train"].astype("Int64")
     table["seeds"] = table["seeds"].astype(int)
+    table["verdict_rule"] = [
+        ZERO_RULE if k == INTERACTION or not pd.notna(m) else rule
+        for k, m in zip(table["kind"], table["margin"], strict=True)
+    ]
     return table

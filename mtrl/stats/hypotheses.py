@@ -50,6 +50,10 @@ KINDS = (GAIN, COUPLING_CONTRAST, SIZE_SLOPE, INTERACTION, BASELINE, ANY_GAIN)
 # tested over replicates (a baseline on the model-minus-baseline margins); the grid model tests the
 # slope and the interaction, and any_gain combines the per-cell tests
 REPLICATE_KINDS = (GAIN, COUPLING_CONTRAST, BASELINE)
+# what a confirmatory verdict counts as a difference (findings.verdict_rule; mtrl.stats.confirmatory)
+MARGIN_RULE = "margin"  # one beyond +/- the equivalence margin (a minimum-effect test)
+ZERO_RULE = "zero"  # any difference from 0 (a point-null test)
+VERDICT_RULES = (MARGIN_RULE, ZERO_RULE)
 
 GREATER = "greater"
 LESS = "less"
