@@ -6,10 +6,12 @@ and prints the confirmatory verdicts of each set side by side: a decisive study 
 verdict to every hypothesis in all three. Writes ``results/bench/verdicts.json`` (every set's
 ``hypotheses.csv`` rows, wall times and whether the verdicts agree).
 
-    python benchmarks/verdicts.py [--config config.yaml] [--sets 3] [--keep]
+    python benchmarks/verdicts.py [--config config.yaml] [--sets 3] [--keep] [--reuse]
 
 Each set's scratch root ``results/bench/verdicts/set<k>`` keeps its tables, findings and seed plan;
-its runs (models of several GB) are deleted unless ``--keep``.
+its runs (models of several GB) are deleted unless ``--keep``. ``--reuse`` starts from what a set's
+root holds (runs kept with ``--keep``) instead of from scratch: Snakemake redoes only what is
+missing or out of date, e.g. the statistics after a change of ``findings``.
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ def seeds_of_set(seeds: list[int] | dict, k: int) -> list[int] | dict:
     return [int(s) + k * OFFSET for s in seeds]
 
 
-def run_set(config: dict, k: int, root: Path, keep: bool) -> dict:
-    """Run the study of set ``k`` in ``root``; its hypotheses rows and wall time."""
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
+def run_set(config: dict, k: int, root: Path, keep: bool, reuse: bool = False) -> dict:
+    """Run the study of set ``k`` in ``root`` (from scratch unless ``reuse``); its hypotheses rows
+    and wall time."""
+    if not reuse:
+        shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
     path = root / "config.yaml"
     path.write_text(
         yaml.safe_dump(
@@ -99,9 +103,10 @@ def main() -> None:
     parser.add_argument("--root", default="results/bench/verdicts")
     parser.add_argument("--out", default=str(REPO / "results/bench/verdicts.json"))
     parser.add_argument("--keep", action="store_true", help="keep each set's runs")
+    parser.add_argument("--reuse", action="store_true", help="start from each set's kept runs")
     args = parser.parse_args()
     config = yaml.safe_load((REPO / args.config).read_text())
-    sets = [run_set(config, k, REPO / args.root / f"set{k}", args.keep) for k in range(args.sets)]
+    sets = [run_set(config, k, REPO / args.root / f"set{k}", args.keep, args.reuse) for k in range(args.sets)]
     text, agree = table(sets)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(

@@ -20,6 +20,7 @@ from mtrl.stats.pairing import paired_with_single
 from mtrl.tasks import higher_is_better
 
 RUN_KEYS = ["kind", "coupling", "sharing", "n_train", "seed"]
+NETWORK = "network"  # which network of a seed's single-task baseline (metrics.json, absent = 0)
 SUMMARY_KEYS = ["kind", "coupling", "sharing", "n_train", "task", "split", "metric"]
 
 
@@ -45,7 +46,7 @@ def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
     rows = []
     for doc in docs:
         run, training = doc["run"], doc["training"]
-        ident = {k: run[k] for k in RUN_KEYS}
+        ident = {**{k: run[k] for k in RUN_KEYS}, NETWORK: int(run.get(NETWORK, 0))}
         for split, per_task in doc["metrics"].items():
             for task, result in per_task.items():
                 for metric, value in result["model"].items():
@@ -80,7 +81,37 @@ def runs_table(docs: Sequence[dict], target: str) -> pd.DataFrame:
             "multi-task run and its single-task partner of different numerics",
             ", ".join(mixed),
         )
+    frame = average_networks(frame)
     return frame.sort_values([*RUN_KEYS, "task", "split", "metric"], kind="stable").reset_index(drop=True)
+
+
+def average_networks(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per replicate: the networks of a seed's single-task baseline
+    (``replicates.single_task_networks``) as their mean.
+
+    Rows that share run, task, split and metric but for their ``network`` become one: the mean
+    ``value``, ``baseline``, ``epochs_trained`` and ``threshold``, the summed ``training_seconds``,
+    and the most ``predicted_classes`` of any network (1 only when every network collapsed to one
+    class); ``networks`` says how many it averages (1 for every other run). The seed stays the
+    unit of replication: the networks of one seed are one baseline measured more precisely, not
+    more replicates.
+    """
+    keys = [*RUN_KEYS, "task", "split", "metric"]
+    if frame[NETWORK].max() == 0:
+        return frame.drop(columns=NETWORK).assign(networks=1)
+    how = {column: "first" for column in frame.columns if column not in keys}
+    how.update(
+        value="mean",
+        baseline="mean",
+        epochs_trained="mean",
+        threshold="mean",
+        training_seconds="sum",
+        predicted_classes="max",
+        network="count",
+    )
+    merged = frame.groupby(keys, sort=False).agg(how).reset_index()
+    columns = [c for c in frame.columns if c != NETWORK] + ["networks"]
+    return merged.rename(columns={NETWORK: "networks"})[columns]
 
 
 def _num(value) -> float:
@@ -94,8 +125,11 @@ def histories_table(docs: Sequence[dict], histories: Sequence[pd.DataFrame]) -> 
     and kept as they are in histories that already have them.
     """
     frames = []
+    networks = any(doc["run"].get(NETWORK) for doc in docs)
     for doc, history in zip(docs, histories, strict=True):
         frame = add_error_columns(history)
+        if networks:  # a seed's single-task networks, told apart
+            frame.insert(0, NETWORK, int(doc["run"].get(NETWORK, 0)))
         for key in RUN_KEYS:
             frame.insert(0, key, doc["run"][key])
         frames.append(frame)

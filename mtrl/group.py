@@ -25,24 +25,29 @@ from mtrl.spec import RunSpec
 OUTPUT_KEYS = ("model", "history", "metrics")
 
 
+def replicate_name(spec: RunSpec) -> str:
+    """``seed 3``, or ``seed 3, single-task network 2`` for a further network of a seed's baseline."""
+    return f"seed {spec.seed}" + (f", single-task network {spec.network}" if spec.network else "")
+
+
 def check_group(specs: Sequence[RunSpec]) -> None:
-    """A group: at least one run, distinct seeds, every field but the seed the same."""
+    """A group: at least one run, distinct replicates (seed and network), every other field the same."""
     if not specs:
         raise ValueError("a replicate group needs at least one run")
-    seeds = [spec.seed for spec in specs]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"a replicate group's seeds must be distinct, got {seeds}")
-    first = dataclasses.replace(specs[0], seed=0)
+    replicates = [(spec.seed, spec.network) for spec in specs]
+    if len(set(replicates)) != len(replicates):
+        raise ValueError(f"a replicate group's seeds must be distinct, got {[s.seed for s in specs]}")
+    first = dataclasses.replace(specs[0], seed=0, network=0)
     for spec in specs[1:]:
-        if dataclasses.replace(spec, seed=0) != first:
+        if dataclasses.replace(spec, seed=0, network=0) != first:
             differ = [
                 f.name
                 for f in dataclasses.fields(RunSpec)
-                if f.name != "seed" and getattr(spec, f.name) != getattr(specs[0], f.name)
+                if f.name not in ("seed", "network") and getattr(spec, f.name) != getattr(specs[0], f.name)
             ]
             raise ValueError(
-                f"the runs of a replicate group differ only in their seed; seed {spec.seed} differs "
-                f"from seed {specs[0].seed} in {', '.join(differ)}"
+                f"the runs of a replicate group differ only in their seed; {replicate_name(spec)} differs "
+                f"from {replicate_name(specs[0])} in {', '.join(differ)}"
             )
 
 
@@ -119,8 +124,8 @@ def replicate_errors(spec: RunSpec, specs: Sequence[RunSpec]) -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        seeds = [s.seed for s in specs]
+        seeds = sorted({s.seed for s in specs})
         raise ReplicateError(
-            f"replicate seed {spec.seed} of the group of seeds {seeds} failed, so the group "
+            f"replicate {replicate_name(spec)} of the group of seeds {seeds} failed, so the group "
             f"fails: {type(error).__name__}: {error}"
         ) from error

@@ -48,3 +48,25 @@ class RunSpec:
     vary: Sequence[str] = ALWAYS  # what the seed varies (replicates.vary; mtrl.data.replicates)
     split_by: str | None = None  # the study's target, by which a re-drawn split is dealt (None: target)
     paired_init: bool = False  # initial weights drawn per tower, paired with the partner's (mtrl.model)
+    network: int = 0  # which of its seed's single-task networks (replicates.single_task_networks)
+
+    @property
+    def training_seed(self) -> int:
+        """The seed of the run's training draws (initial weights, dropout, batch order).
+
+        The run's ``seed`` itself for network 0 (every multi-task run, and a seed's first
+        single-task network: the same draws as before networks existed); for another network of the
+        seed's single-task baseline, a seed of its own from ``(seed, network)``. The data a seed
+        draws (``replicates.vary``: subset, split) always follow ``seed``, so every network of a
+        seed trains and is tested on its multi-task partner's rows.
+        """
+        return training_seed(self.seed, self.network)
+
+
+def training_seed(seed: int, network: int) -> int:
+    """``seed`` for network 0, else a seed drawn from ``(seed, network)`` (NumPy ``SeedSequence``)."""
+    if network == 0:
+        return int(seed)
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(seed), int(network)]).generate_state(1)[0] >> 1)

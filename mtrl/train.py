@@ -58,7 +58,7 @@ def train_run(
     inputs = prepare_run_inputs(data, spec)  # inputs.data: the split the run's replicate sees
     input_dim = data.dataset.features.shape[1]
     precision = run_precision(impl, spec, input_dim, study_numerics)  # auto may train a little
-    impl.seed(spec.seed)  # after it: every run draws from its own seed alone
+    impl.seed(spec.training_seed)  # after it: every run draws from its own seed alone
     network = network_builder(spec, inputs.tasks, input_dim)
     model, trainer = impl.build_trainer(network, spec, inputs.tasks, precision, device_rows)
     monitor = monitor_of(spec, inputs, data)
@@ -189,7 +189,7 @@ def network_builder(spec: RunSpec, tasks: list[TaskSpec], input_dim: int) -> Cal
         model = build_model(input_dim=input_dim, tasks=tasks, architecture=architecture_of(spec))
         if spec.paired_init:
             target = next(t for t in tasks if t.name == spec.target)
-            paired_initial_weights(model, spec.seed, target.slug)
+            paired_initial_weights(model, spec.training_seed, target.slug)
         return model
 
     return build
@@ -222,6 +222,8 @@ def run_document(
             "target": spec.target,
             "n_train": spec.n_train,
             "seed": spec.seed,
+            # a further network of the seed's single-task baseline (network 0 records none)
+            **({"network": spec.network} if spec.network else {}),
             # hard sharing: its "sharing_mask"; another architecture: its name and options
             **architecture_of(spec).describe(),
             "backend": backend,

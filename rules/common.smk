@@ -61,6 +61,10 @@ PLAN_NOTES = PlanNotes(DATA, TASKS, config["target"], config["train_sizes"])
 SHARING_MASKS = sharing_masks(config)
 MTL_RUN = f"{RESULTS}/runs/{{coupling}}/{{sharing}}/n{{n_train}}/seed{{seed}}"
 STL_RUN = f"{RESULTS}/runs/single/{{task}}/n{{n_train}}/seed{{seed}}"
+# replicates.single_task_networks K > 1: networks 1..K-1 of the target's single-task baseline of each
+# seed and size, beside network 0 (STL_RUN); their mean is the seed's baseline (mtrl.aggregate)
+STL_NETWORK_RUN = f"{STL_RUN}_net{{network}}"
+TARGET_NETWORKS = list(range(1, int(config["replicates"]["single_task_networks"])))
 # execution.replicates_per_job: 1, one training job per run (rules train_multitask and
 # train_single_task); above 1, the study's seeds in groups of that many, one training rule per
 # group and kind (rules train_multitask_<group> and train_single_task_<group>, mtrl.seed_groups)
@@ -78,6 +82,7 @@ wildcard_constraints:
     task=_alternatives(TASK_OF_SLUG),
     n_train=r"\d+",
     seed=r"\d+",
+    network=r"[1-9]\d*",
 
 
 def multitask_runs(filename, seeds):
@@ -110,6 +115,22 @@ def single_task_runs(filename, seeds):
     ]
 
 
+def target_network_runs(filename, seeds):
+    """One path per (size, seed, network) of the target's further single-task networks (none with
+    one network per seed); ``seeds``: size -> its seeds."""
+    return [
+        path
+        for n, size_seeds in seeds.items()
+        for path in expand(
+            f"{STL_NETWORK_RUN}/{filename}",
+            task=task_slug(config["target"]),
+            n_train=[n],
+            seed=size_seeds,
+            network=TARGET_NETWORKS,
+        )
+    ]
+
+
 def initial_seeds():
     """Training size -> the seeds every study starts with (a list's, or a rule's initial seeds)."""
     return {n: INITIAL_SEEDS for n in config["train_sizes"]}
@@ -127,7 +148,11 @@ def study_runs(filename):
 
     def paths(wildcards):
         seeds = study_seeds_by_size()
-        return multitask_runs(filename, seeds) + single_task_runs(filename, seeds)
+        return (
+            multitask_runs(filename, seeds)
+            + single_task_runs(filename, seeds)
+            + target_network_runs(filename, seeds)
+        )
 
     return paths
 
@@ -212,6 +237,13 @@ def single_task_params(wildcards):
     return single_task_spec(wildcards, seed=int(wildcards.seed))
 
 
+def single_task_network_params(wildcards):
+    """The RunSpec of one further network of a seed's single-task baseline."""
+    return single_task_spec(
+        wildcards, seed=int(wildcards.seed), network=int(wildcards.network)
+    )
+
+
 def single_task_cell_params(wildcards):
     """The RunSpec of a task's single-task runs of one size but their seed: a group's params."""
     return single_task_spec(wildcards)
@@ -250,6 +282,27 @@ def group_outputs(run, group):
         for seed in group.seeds
         for name, filename in RUN_FILES.items()
     }
+
+
+def group_network_outputs(group):
+    """The outputs of a group's further single-task networks: model, history and metrics of each
+    (seed, network), named ``<file>_seed<k>_net<j>``."""
+    return {
+        f"{name}_seed{seed}_net{network}": f"{STL_NETWORK_RUN.replace('{seed}', str(seed)).replace('{network}', str(network))}/{filename}"
+        for seed in group.seeds
+        for network in TARGET_NETWORKS
+        for name, filename in RUN_FILES.items()
+    }
+
+
+def group_networks(wildcards, output):
+    """A network group job's (seed, network) pairs, read from its outputs' names
+    (``metrics_seed<k>_net<j>``), as group_seeds reads a group's seeds."""
+    return [
+        [int(part) for part in name.removeprefix("metrics_seed").split("_net")]
+        for name in output.keys()
+        if name.startswith("metrics_seed")
+    ]
 
 
 def group_seeds(wildcards, output):
@@ -293,11 +346,12 @@ def group_threads(run_rule):
     return 1 if threads is None else _per_run(threads, 1)
 
 
-def group_resources(run_rule, group):
+def group_resources(run_rule, group, runs=None):
     """A group job's resources: those of its runs together. One run's are RUN_RESOURCES updated by
     what the profile sets for ``run_rule`` (``set-resources: train_multitask: ...``, read here so
     that profiles keep holding the resources); memory and runtime count once per run of the group,
     the rest (a GPU, a partition) once. ``--set-resources <group rule>:...`` still wins.
+    ``runs``: the job's runs where they are not one per seed of ``group`` (its seeds' networks).
     """
     profile = dict(workflow.resource_settings.overwrite_resources.get(run_rule) or {})
     one_run = dict(RUN_RESOURCES)
@@ -305,7 +359,7 @@ def group_resources(run_rule, group):
         del one_run["mem_mb"]  # the profile gives the memory in another unit
     one_run.update(profile)
     scaled = {
-        name: _per_run(value, len(group) if name in SUMMED_RESOURCES else 1)
+        name: _per_run(value, (runs or len(group)) if name in SUMMED_RESOURCES else 1)
         for name, value in one_run.items()
     }
     return {

@@ -6,7 +6,8 @@
 checkpoint plan_seeds:
     input:
         metrics=multitask_runs("metrics.json", initial_seeds())
-        + single_task_runs("metrics.json", initial_seeds()),
+        + single_task_runs("metrics.json", initial_seeds())
+        + target_network_runs("metrics.json", initial_seeds()),
         plan=PLAN,
     output:
         seeds=report(

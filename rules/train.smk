@@ -49,3 +49,30 @@ rule train_single_task:
         "{PLAN_NOTES:single {wildcards.task} {wildcards.n_train} {output.metrics}}"
     script:
         "../scripts/train.py"
+
+
+rule train_single_task_network:
+    input:
+        data=DATA,
+        numerics=NUMERICS,
+    output:
+        model=f"{STL_NETWORK_RUN}/model.keras",
+        history=f"{STL_NETWORK_RUN}/history.csv",
+        metrics=f"{STL_NETWORK_RUN}/metrics.json",
+    log:
+        f"{RESULTS}/logs/runs/single/{{task}}/n{{n_train}}/seed{{seed}}_net{{network}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/runs/single/{{task}}/n{{n_train}}/seed{{seed}}_net{{network}}.tsv"
+    conda:
+        "../envs/mtrl.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    params:
+        run=single_task_network_params,
+        backend=config["backend"],
+    message:
+        "{PLAN_NOTES:single {wildcards.task} {wildcards.n_train} {output.metrics}}"
+    script:
+        "../scripts/train.py"

@@ -60,3 +60,36 @@ for group in SEED_GROUPS:
             group_message(SINGLE, group, stl_resources)
         script:
             "../scripts/train_group.py"
+
+    # replicates.single_task_networks K > 1: the group's further networks of the target's
+    # single-task baseline (networks 1..K-1 of each of its seeds), trained together in one job
+    if TARGET_NETWORKS:
+        net_resources = group_resources(
+            "train_single_task", group, runs=len(group) * len(TARGET_NETWORKS)
+        )
+
+        rule:
+            name:
+                f"train_single_task_networks_{group.rule_suffix}"
+            input:
+                data=DATA,
+                numerics=NUMERICS,
+            output:
+                **group_network_outputs(group),
+            log:
+                f"{RESULTS}/logs/runs/single/{{task}}/n{{n_train}}/{group.file_stem}_networks.log",
+            benchmark:
+                f"{RESULTS}/benchmarks/runs/single/{{task}}/n{{n_train}}/{group.file_stem}_networks.tsv"
+            conda:
+                "../envs/mtrl.yaml"
+            threads: group_threads("train_single_task")
+            resources:
+                **net_resources,
+            params:
+                run=single_task_cell_params,
+                networks=group_networks,
+                backend=config["backend"],
+            message:
+                group_message(SINGLE, group, net_resources)
+            script:
+                "../scripts/train_group.py"

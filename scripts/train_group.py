@@ -1,4 +1,5 @@
-"""Snakemake script of the group rules train_multitask_<seeds> and train_single_task_<seeds>
+"""Snakemake script of the group rules train_multitask_<seeds>, train_single_task_<seeds> and
+train_single_task_networks_<seeds>
 (execution.replicates_per_job > 1): the runs of one cell that differ only in their seed, trained
 in one program (mtrl.job.run_group_job), each written to its usual run folder.
 
@@ -25,14 +26,27 @@ watch_starter(log=snakemake.log[0])
 study_numerics = read_numerics(snakemake.input.numerics)
 cell = run_tasks(snakemake.params.run, snakemake.input.get("couplings"))
 cell = in_study_precision(cell, study_numerics)
-seeds = snakemake.params.seeds
+# a group's seeds (params.seeds), or its seeds' further single-task networks (params.networks:
+# [seed, network] pairs, rules train_single_task_networks_<seeds>)
+if "networks" in snakemake.params.keys():  # noqa: SIM118 (a Namedlist: `in` looks at values)
+    replicates = [(int(seed), int(network)) for seed, network in snakemake.params.networks]
+else:
+    replicates = [(int(seed), 0) for seed in snakemake.params.seeds]
+
+
+def _suffix(seed, network):
+    return f"_seed{seed}" + (f"_net{network}" if network else "")
+
+
 outputs = [
-    {key: snakemake.output[f"{key}_seed{seed}"] for key in ("model", "history", "metrics")} for seed in seeds
+    {key: snakemake.output[f"{key}{_suffix(*replicate)}"] for key in ("model", "history", "metrics")}
+    for replicate in replicates
 ]
+specs = [{**cell, "seed": seed, **({"network": network} if network else {})} for seed, network in replicates]
 
 hand_off(
     "run_group_job",
-    {"specs": [{**cell, "seed": seed} for seed in seeds], "outputs": outputs},
+    {"specs": specs, "outputs": outputs},
     study_numerics,
     data_path=snakemake.input.data,
     log=snakemake.log[0],

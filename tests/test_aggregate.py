@@ -89,3 +89,28 @@ def test_runs_table_carries_the_task_kind_collapse_and_threshold():
     old = table[table["seed"] == 2]
     assert old["task_kind"].isna().all() and old["predicted_classes"].isna().all()
     assert old["threshold"].isna().all()
+
+
+def test_runs_table_averages_the_single_task_networks_of_a_seed():
+    def single(seed, network, error, classes, seconds):
+        doc = _doc(kind="single", seed=seed, **({"network": network} if network else {}))
+        doc["metrics"]["test"]["t"]["model"] = {"error": error, "accuracy": 1 - error}
+        doc["metrics"]["test"]["t"]["predicted_classes"] = classes
+        doc["training"] = {"epochs_trained": 2 + network, "training_seconds": seconds}
+        return doc
+
+    docs = [_doc(), single(1, 0, 0.3, 1, 1.0), single(1, 1, 0.4, 2, 2.0), single(1, 2, 0.5, 1, 3.0)]
+    docs.append(single(2, 0, 0.2, 1, 1.0))
+    table = runs_table(docs, "t")
+    error = table[(table["kind"] == "single") & (table["metric"] == "error")].set_index("seed")
+    assert len(error) == 2 and "network" not in table
+    assert error.loc[1, "value"] == pytest.approx(0.4) and error.loc[1, "networks"] == 3
+    assert error.loc[1, "baseline"] == pytest.approx(0.5) and error.loc[1, "training_seconds"] == 6.0
+    assert error.loc[1, "epochs_trained"] == pytest.approx(3.0)
+    assert error.loc[1, "predicted_classes"] == 2  # one class only where every network collapsed
+    assert error.loc[2, "networks"] == 1 and error.loc[2, "predicted_classes"] == 1
+    multi = table[table["kind"] == "multitask"]
+    assert (multi["networks"] == 1).all() and len(multi) == 2
+    # a study without networks: one row per run, as before, and a column of ones
+    plain = runs_table([_doc(), single(1, 0, 0.3, 1, 1.0)], "t")
+    assert len(plain) == 4 and (plain["networks"] == 1).all()

@@ -107,6 +107,14 @@ def test_a_failing_replicate_fails_its_group_naming_the_seed(tmp_path, tiny_prep
     [
         ([], "at least one run"),
         ([_spec(1), _spec(1)], r"distinct, got \[1, 1\]"),
+        (
+            [_spec(1), dataclasses.replace(_spec(1), network=1), dataclasses.replace(_spec(1), network=1)],
+            r"distinct, got \[1, 1, 1\]",
+        ),
+        (
+            [_spec(1), dataclasses.replace(_spec(1, n_train=60), network=2)],
+            "seed 1, single-task network 2 differs from seed 1 in n_train",
+        ),
         ([_spec(1), _spec(2, n_train=60)], "seed 2 differs from seed 1 in n_train"),
         ([_spec(1), dataclasses.replace(_spec(3), widths=(8, 8, 8, 4))], "in widths"),
     ],
@@ -114,6 +122,10 @@ def test_a_failing_replicate_fails_its_group_naming_the_seed(tmp_path, tiny_prep
 def test_a_group_is_one_cell(specs, message):
     with pytest.raises(ValueError, match=message):
         groups.check_group(specs)
+
+
+def test_a_group_may_hold_the_networks_of_its_seeds():
+    groups.check_group([_spec(1), dataclasses.replace(_spec(1), network=1), _spec(2)])
 
 
 def test_a_group_needs_its_outputs_and_a_stacked_path_where_asked(tmp_path, tiny_prepared):

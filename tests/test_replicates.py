@@ -20,7 +20,7 @@ from mtrl.data.replicates import (
 from mtrl.data.subsets import training_rows
 from mtrl.data.synthetic import generate
 from mtrl.run_inputs import prepare_run_inputs
-from mtrl.spec import RunSpec
+from mtrl.spec import RunSpec, training_seed
 from mtrl.tasks import TaskSpec
 
 BOTH = ("init", "order", "subset", "split")
@@ -75,6 +75,23 @@ def test_partners_of_a_seed_train_and_test_on_the_same_rows(data, vary):
     assert np.array_equal(multi.train_rows, single.train_rows)
     for split in ("val", "test"):
         assert np.array_equal(multi.data.rows(split), single.data.rows(split))
+
+
+@pytest.mark.parametrize("vary", [SUBSET, BOTH])
+def test_every_single_task_network_of_a_seed_trains_and_tests_on_its_rows(data, vary):
+    # replicates.single_task_networks: a further network of seed 3 draws its own initial weights and
+    # batch order (training_seed) but the seed's data: its multi-task partner's rows
+    multi = prepare_run_inputs(data, _spec(["t", "a"], 60, 3, vary))
+    specs = [_spec(["t"], 60, 3, vary, labels={"kind": "single"}, network=k) for k in (0, 1, 2)]
+    for spec in specs:
+        single = prepare_run_inputs(data, spec)
+        assert np.array_equal(multi.train_rows, single.train_rows)
+        for split in ("val", "test"):
+            assert np.array_equal(multi.data.rows(split), single.data.rows(split))
+    assert specs[0].training_seed == 3  # network 0: the seed's own draws, as before networks existed
+    seeds = [spec.training_seed for spec in specs]
+    assert len(set(seeds)) == 3 and seeds == [s.training_seed for s in specs]  # distinct, reproducible
+    assert training_seed(4, 1) not in seeds and 0 <= training_seed(3, 1) < 2**31
 
 
 @pytest.mark.parametrize("vary", [SUBSET, BOTH])

@@ -53,6 +53,22 @@ def test_tiny_config_counts(tmp_path):
     assert counts["train_single_task"] == 4 * 2 * 2
 
 
+def test_single_task_networks_add_the_targets_networks_per_seed_and_size(tmp_path):
+    """replicates.single_task_networks: 3 -> networks 1 and 2 of the target's baseline of every seed
+    and size, one job each, or one job per seed group; one of them asked for by path alone."""
+    replicates = {**tiny()["replicates"], "single_task_networks": 3}
+    config = tiny_config(tmp_path, replicates=replicates)
+    counts = job_counts(snakemake("-n", "--cores", "2", "--configfile", str(config)).stdout)
+    assert counts["train_single_task_network"] == 2 * 2 * 2  # sizes x seeds x networks 1, 2
+    assert counts["train_single_task"] == 4 * 2 * 2  # every task's network 0, as before
+    target = tmp_path / "results/runs/single/t_target/n40/seed2_net2/metrics.json"
+    alone = job_counts(snakemake(str(target), "-n", "--cores", "2", "--configfile", str(config)).stdout)
+    assert alone == {"prepare_data": 1, "resolve_numerics": 1, "train_single_task_network": 1, "total": 3}
+    grouped = tiny_config(tmp_path, replicates=replicates, execution={"replicates_per_job": 2})
+    counts = job_counts(snakemake("-n", "--cores", "2", "--configfile", str(grouped)).stdout)
+    assert counts["train_single_task_networks_seeds1_2"] == 2  # one job per size: 2 seeds x 2 networks
+
+
 def test_architectures_config_sweeps_presets_architectures_and_weightings(tmp_path):
     """configs/architectures.yaml: one run path per (coupling, sharing entry, size, seed), the
     architectures' paths and those with a loss weighting beside the preset's."""

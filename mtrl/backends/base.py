@@ -188,7 +188,7 @@ class Backend:
         rows, targets = inputs.train_rows, inputs.train_targets
         train = BatchSource(features, rows, targets, spec.batch_size, transform, sparse)
         val = BatchSource(features, val_rows, inputs.val_targets, val_batch, transform, sparse)
-        return keras_dataset(train, True, spec.seed), keras_dataset(val, False, spec.seed)
+        return keras_dataset(train, True, spec.training_seed), keras_dataset(val, False, spec.training_seed)
 
     def group_engine(self, spec: RunSpec) -> Callable[..., list[dict[str, Any]]] | None:
         """The function that trains a replicate group of runs like ``spec`` stacked in one training

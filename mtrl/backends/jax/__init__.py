@@ -79,8 +79,10 @@ class JaxBackend(Backend):
             DeviceRows.of(features, inputs.train_rows, inputs.train_targets, spec.feature_transform),
             DeviceRows.of(features, val_rows, inputs.val_targets, spec.feature_transform),
         )
-        train = RowBatches(len(inputs.train_rows), spec.batch_size, shuffle=True, seed=spec.seed)
-        val = RowBatches(len(val_rows), eval_batch_size(len(val_rows)), shuffle=False, seed=spec.seed)
+        train = RowBatches(len(inputs.train_rows), spec.batch_size, shuffle=True, seed=spec.training_seed)
+        val = RowBatches(
+            len(val_rows), eval_batch_size(len(val_rows)), shuffle=False, seed=spec.training_seed
+        )
         trainer.steps_per_execution = max(len(train), len(val))  # one compiled call per epoch
         return train, val
 

@@ -160,7 +160,7 @@ class Stack:
 
         network = template = None
         for slot, (run, run_inputs) in enumerate(zip(self.specs, self.inputs, strict=True)):
-            impl.seed(run.seed)
+            impl.seed(run.training_seed)
             model = network_builder(run, run_inputs.tasks, input_dim)()
             if network is None:
                 autocast = "bfloat16" if precision == "bfloat16" else None
@@ -176,11 +176,11 @@ class Stack:
 
         states = []
         for run, run_inputs in zip(self.specs, self.inputs, strict=True):
-            order = EpochOrder(len(run_inputs.train_rows), True, run.seed)
+            order = EpochOrder(len(run_inputs.train_rows), True, run.training_seed)
             # as on the one-run path, where Keras ends an epoch of the PyDataset after the batch its
             # symbolic build reads, before the first: epoch 1 visits the second order
             order.next_epoch()
-            generator = torch.Generator(device=device).manual_seed(run.seed)
+            generator = torch.Generator(device=device).manual_seed(run.training_seed)
             states.append(ReplicateState(seed=run.seed, order=order, generator=generator))
         return states
 
