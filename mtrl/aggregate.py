@@ -91,14 +91,25 @@ def average_networks(frame: pd.DataFrame) -> pd.DataFrame:
 
     Rows that share run, task, split and metric but for their ``network`` become one: the mean
     ``value``, ``baseline``, ``epochs_trained`` and ``threshold``, the summed ``training_seconds``,
-    and the most ``predicted_classes`` of any network (1 only when every network collapsed to one
-    class); ``networks`` says how many it averages (1 for every other run). The seed stays the
-    unit of replication: the networks of one seed are one baseline measured more precisely, not
-    more replicates.
+    and the fewest ``predicted_classes`` of any network (1 when one of them collapsed to one class,
+    so that the findings flag the baseline); ``networks`` says how many it averages (1 for every
+    other run). The seed stays the unit of replication: the networks of one seed are one baseline
+    measured more precisely, not more replicates. A seed whose networks trained with different
+    numerics (backend, precision, device) is refused, naming it.
     """
     keys = [*RUN_KEYS, "task", "split", "metric"]
     if frame[NETWORK].max() == 0:
         return frame.drop(columns=NETWORK).assign(networks=1)
+    numerics = [c for c in ("backend", "precision", "device") if c in frame]
+    mixed = frame.groupby(keys, sort=False, dropna=False)[numerics].nunique(dropna=False).gt(1).any(axis=1)
+    if mixed.any():
+        where = dict(zip(keys, mixed[mixed].index[0], strict=True))
+        task, n_train, seed = where["task"], where["n_train"], where["seed"]
+        raise ValueError(
+            f"the single-task networks of {task!r}, n_train {n_train}, seed {seed} trained with different "
+            f"numerics ({'/'.join(numerics)}): retrain the odd networks in the study's numerics "
+            "(numerics.json), on nodes of one kind, before averaging them"
+        )
     how = {column: "first" for column in frame.columns if column not in keys}
     how.update(
         value="mean",
@@ -106,10 +117,10 @@ def average_networks(frame: pd.DataFrame) -> pd.DataFrame:
         epochs_trained="mean",
         threshold="mean",
         training_seconds="sum",
-        predicted_classes="max",
+        predicted_classes="min",
         network="count",
     )
-    merged = frame.groupby(keys, sort=False).agg(how).reset_index()
+    merged = frame.groupby(keys, sort=False, dropna=False).agg(how).reset_index()
     columns = [c for c in frame.columns if c != NETWORK] + ["networks"]
     return merged.rename(columns={NETWORK: "networks"})[columns]
 

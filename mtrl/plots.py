@@ -64,6 +64,9 @@ def learning_curves(
     slug = task_slug(target)
     column = f"val_{slug}_error" if f"val_{slug}_error" in histories else f"val_{slug}_rmse"
     frame = histories[histories[column].notna()] if column in histories else histories.iloc[:0]
+    if "network" in frame:  # a seed's single-task networks: one curve per seed, their mean
+        keys = ["kind", "coupling", "sharing", "n_train", "seed", "epoch"]
+        frame = frame.groupby(keys, as_index=False, sort=False)[column].mean()
     couplings = _multitask_couplings(frame, couplings)
     frame = _with_single_in_every_coupling(frame, couplings)
     grid = sns.relplot(

@@ -65,10 +65,11 @@ rule train_single_task_network:
         f"{RESULTS}/benchmarks/runs/single/{{task}}/n{{n_train}}/seed{{seed}}_net{{network}}.tsv"
     conda:
         "../envs/mtrl.yaml"
-    threads: 1
+    # one single-task run's: what the profile sets for train_single_task (threads, memory, a GPU),
+    # so that every network of a baseline trains where its network 0 does
+    threads: group_threads("train_single_task")
     resources:
-        mem_mb=3000,
-        runtime=60,
+        **group_resources("train_single_task", None, runs=1),
     params:
         run=single_task_network_params,
         backend=config["backend"],

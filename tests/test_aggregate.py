@@ -107,10 +107,18 @@ def test_runs_table_averages_the_single_task_networks_of_a_seed():
     assert error.loc[1, "value"] == pytest.approx(0.4) and error.loc[1, "networks"] == 3
     assert error.loc[1, "baseline"] == pytest.approx(0.5) and error.loc[1, "training_seconds"] == 6.0
     assert error.loc[1, "epochs_trained"] == pytest.approx(3.0)
-    assert error.loc[1, "predicted_classes"] == 2  # one class only where every network collapsed
+    assert error.loc[1, "predicted_classes"] == 1  # one network collapsed: the baseline is flagged
     assert error.loc[2, "networks"] == 1 and error.loc[2, "predicted_classes"] == 1
     multi = table[table["kind"] == "multitask"]
     assert (multi["networks"] == 1).all() and len(multi) == 2
     # a study without networks: one row per run, as before, and a column of ones
     plain = runs_table([_doc(), single(1, 0, 0.3, 1, 1.0)], "t")
     assert len(plain) == 4 and (plain["networks"] == 1).all()
+
+
+def test_runs_table_refuses_to_average_networks_of_different_numerics():
+    docs = [_doc(kind="single"), _doc(kind="single", network=1, device="cuda")]
+    with pytest.raises(
+        ValueError, match=r"networks of 't', n_train 100, seed 1 trained with different numerics"
+    ):
+        runs_table(docs, "t")

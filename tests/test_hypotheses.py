@@ -26,7 +26,7 @@ from mtrl.stats.confirmatory import (
 )
 from mtrl.stats.grid_model import SizeSlope, fit_grid_model
 from mtrl.stats.hypotheses import Hypothesis, parse_hypotheses, replicate_values
-from mtrl.stats.power import minimum_detectable_effect, replicates_needed
+from mtrl.stats.power import minimum_detectable_effect, replicates_needed, replicates_needed_from_se
 
 DEFAULT_FAMILY = [
     {
@@ -406,6 +406,12 @@ def test_table_columns_and_statistics():
     assert zero.iloc[0]["mde"] == pytest.approx(minimum_detectable_effect(reference["sd"], 6, level))
     assert zero.iloc[0]["seeds_needed"] == replicates_needed(reference["sd"], 0.02, level)
     assert zero.iloc[3]["p"] == pytest.approx(grid.slope.p_value)
+    assert zero.iloc[3]["margin"] == 0.01  # the zero rule reads the slope's margin per e-fold, as before
+    # the slope's effect of interest in the slope's units under the margin rule, as its margin
+    scaled = replicates_needed_from_se(
+        grid.slope.se, 6, (0.02 - 0.01) / math.log(10), level, df=grid.slope.df
+    )
+    assert slope["seeds_needed"] == scaled
     with pytest.raises(ValueError, match="verdict rule 'none'"):
         confirmatory_table(gains, family, margin=0.01, rule="none")
     assert slope["seeds"] == 6 and slope["mde"] > 0 and slope["seeds_needed"] >= 2

@@ -34,10 +34,11 @@ What a "difference" is (``rule``, config ``findings.verdict_rule``):
   with enough seeds a true effect inside the margin is called ``supported`` or ``contradicted``,
   and near the edge of detection the verdict moves with the seeds.
 
-The size slope's margin is the gain's spread over the study's sizes: ``margin / ln(n_max / n_min)``
-per unit of log size (a slope that moves the gain by less than the margin from the smallest to the
-largest size is negligible), unless the hypothesis gives its own. The interaction (an F test of
-several terms) has no margin and is always tested against 0.
+Under the margin rule the size slope's margin (and its effect of interest) is the gain's spread
+over the study's sizes: ``margin / ln(n_max / n_min)`` per unit of log size (a slope that moves the
+gain by less than the margin from the smallest to the largest size is negligible), unless the
+hypothesis gives its own; the zero rule reads both per unit of log size, as studies before the rule.
+The interaction (an F test of several terms) has no margin and is always tested against 0.
 
 Verdicts (:func:`verdict`): ``supported`` (adjusted p < alpha and the estimate in the stated
 direction; any direction for a two-sided hypothesis), ``contradicted`` (adjusted p < alpha, the
@@ -245,7 +246,7 @@ def _row(
     """The unadjusted statistics of one hypothesis (a baseline hypothesis reads ``margins``)."""
     if hypothesis.margin is not None:
         margin = hypothesis.margin
-    elif hypothesis.kind == SIZE_SLOPE:
+    elif hypothesis.kind == SIZE_SLOPE and rule == MARGIN_RULE:
         margin = slope_margin(gains, margin)
     row: dict[str, object] = {
         "hypothesis": hypothesis.name,
@@ -298,9 +299,10 @@ def confirmatory_table(
     the minimum detectable effect at ``power`` and ``seeds_needed`` the replicates to detect
     ``effect_of_interest`` (both NaN where the spread is zero or unknown, and for the interaction);
     ``note`` says why something is not estimable (for the interaction: its Wald F). For the size
-    slope, ``margin`` becomes ``margin / ln(n_max / n_min)`` per unit of log(n_train) unless the
-    hypothesis gives its own, and ``effect_of_interest`` is read per unit of log(n_train). ``rule``:
-    what counts as a difference (:data:`VERDICT_RULES`, see the module).
+    slope under the margin rule, ``margin`` and ``effect_of_interest`` become ``x / ln(n_max /
+    n_min)`` per unit of log(n_train) unless the hypothesis gives its own margin (the zero rule
+    reads them per unit of log(n_train)). ``rule``: what counts as a difference
+    (:data:`VERDICT_RULES`, see the module).
     """
     if rule not in VERDICT_RULES:
         raise ValueError(f"verdict rule {rule!r}: expected one of {', '.join(VERDICT_RULES)}")
@@ -319,7 +321,11 @@ def confirmatory_table(
         row = _row(gains, h, margin, alpha, grid, margins, rule)
         row.update(mde=math.nan, seeds_needed=math.nan)
         row.setdefault("seeds", 0)
-        _power(row, grid.slope if grid is not None else None, level, power, effect_of_interest, rule)
+        effect = effect_of_interest
+        if h.kind == SIZE_SLOPE and rule == MARGIN_RULE and h.margin is None and effect is not None:
+            # in the slope's units, as its margin: the effect over the study's sizes
+            effect = slope_margin(gains, effect)
+        _power(row, grid.slope if grid is not None else None, level, power, effect, rule)
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)  # drops the replicates' sd
     table["p_adjusted"] = adjust_p_values(table["p"], method)
