@@ -18,7 +18,7 @@ FINDINGS = {
     "metric": "auto",
     "equivalence_margin": {"error": 0.01},
     "effect_of_interest": {"error": 0.02},
-    "verdict_rule": "margin",
+    "verdict_rule": "zero",
     "hypotheses": [
         {"name": "tight_small", "kind": "gain", "coupling": "tight", "n_train": "smallest",
          "direction": "greater"},

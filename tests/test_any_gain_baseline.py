@@ -76,7 +76,9 @@ def test_any_gain_is_the_smallest_holm_adjusted_one_sided_p():
     p = [stats.ttest_1samp(c, 0, alternative="greater").pvalue for c in cells]
     assert row["p"] == pytest.approx(multipletests(p, method="holm")[1].min())
     # the margin rule: each cell tested against the margin
-    beyond = any_gain_row(gains, hypothesis, 0.01, alpha=0.05, level=0.05, power=0.8, effect=0.02)
+    beyond = any_gain_row(
+        gains, hypothesis, 0.01, alpha=0.05, level=0.05, power=0.8, effect=0.02, rule="margin"
+    )
     p_margin = [stats.ttest_1samp(c, 0.01, alternative="greater").pvalue for c in cells]
     assert beyond["p"] == pytest.approx(multipletests(p_margin, method="holm")[1].min())
     assert beyond["p_zero"] == pytest.approx(row["p"]) and beyond["mde"] == pytest.approx(0.01 + row["mde"])

@@ -242,30 +242,32 @@ def test_replicate_test_against_scipy_and_statsmodels():
 
 def test_margin_rule_tests_against_the_margin_on_the_estimates_side():
     # a mean of 0.0145 > 0.01: "at most +0.01" tested one-sided (scipy), doubled
-    got = replicate_test(X, margin=0.01, alpha=0.05)
+    got = replicate_test(X, margin=0.01, alpha=0.05, rule="margin")
     assert got["p"] == pytest.approx(2 * stats.ttest_1samp(X, 0.01, alternative="greater").pvalue)
     assert got["p_zero"] == pytest.approx(stats.ttest_1samp(X, 0.0).pvalue)
     # a negative mean: "at least -0.01", on the other side
-    got = replicate_test(-X, margin=0.01, alpha=0.05)
+    got = replicate_test(-X, margin=0.01, alpha=0.05, rule="margin")
     assert got["p"] == pytest.approx(2 * stats.ttest_1samp(-X, -0.01, alternative="less").pvalue)
     # a mean inside the margin is never a difference: p 1 however small the spread
     tight = np.array([0.004, 0.005, 0.006, 0.005])
-    assert replicate_test(tight, margin=0.01, alpha=0.05)["p"] == 1.0
+    assert replicate_test(tight, margin=0.01, alpha=0.05, rule="margin")["p"] == 1.0
     assert replicate_test(tight, margin=0.01, alpha=0.05, rule="zero")["p"] < 0.01
     # and the same from an estimate, its standard error and df
     assert beyond_margin_p(X.mean(), stats.sem(X), 5, 0.01) == pytest.approx(
-        replicate_test(X, margin=0.01, alpha=0.05)["p"]
+        replicate_test(X, margin=0.01, alpha=0.05, rule="margin")["p"]
     )
     assert math.isnan(beyond_margin_p(0.02, 0.0, 5, 0.01))
     # no margin: the point-null test
-    assert replicate_test(X, margin=None, alpha=0.05)["p"] == pytest.approx(stats.ttest_1samp(X, 0.0).pvalue)
+    assert replicate_test(X, margin=None, alpha=0.05, rule="margin")["p"] == pytest.approx(
+        stats.ttest_1samp(X, 0.0).pvalue
+    )
 
 
 def test_margin_rule_supported_exactly_when_the_interval_lies_beyond_the_margin():
     rng = np.random.default_rng(3)
     for _ in range(200):
         values = rng.normal(rng.uniform(-0.05, 0.05), 0.02, size=6)
-        got = replicate_test(values, margin=0.01, alpha=0.05)
+        got = replicate_test(values, margin=0.01, alpha=0.05, rule="margin")
         beyond = got["ci_low"] > 0.01 or got["ci_high"] < -0.01
         assert (got["p"] < 0.05) == beyond
 
@@ -352,7 +354,7 @@ def _planted_study(seed=0, seeds=6, tight=0.04, slope=-0.03, interaction=0.0, sd
 def test_table_columns_and_statistics():
     gains = _planted_study()
     family = parse_hypotheses(DEFAULT_FAMILY)
-    table = confirmatory_table(gains, family, margin=0.01, effect_of_interest=0.02)
+    table = confirmatory_table(gains, family, margin=0.01, effect_of_interest=0.02, rule="margin")
     assert list(table.columns[:16]) == [
         "hypothesis",
         "kind",
@@ -374,7 +376,7 @@ def test_table_columns_and_statistics():
     assert list(table["hypothesis"]) == [h.name for h in family]
     tight = table.iloc[0]
     values, _ = replicate_values(gains, family[0])
-    reference = replicate_test(values, 0.01, 0.05)
+    reference = replicate_test(values, 0.01, 0.05, "margin")
     assert tight["estimate"] == pytest.approx(reference["estimate"]) and tight["p"] == pytest.approx(
         reference["p"]
     )
@@ -401,7 +403,7 @@ def test_table_columns_and_statistics():
     assert slope["p_zero"] == pytest.approx(grid.slope.p_value)
     assert list(table["verdict_rule"]) == ["margin"] * 4 + ["zero"]
     # the zero rule: point-null p-values and power against 0
-    zero = confirmatory_table(gains, family, margin=0.01, effect_of_interest=0.02, rule="zero")
+    zero = confirmatory_table(gains, family, margin=0.01, effect_of_interest=0.02)  # the default
     assert zero.iloc[0]["p"] == pytest.approx(replicate_test(values, 0.01, 0.05, "zero")["p"])
     assert zero.iloc[0]["mde"] == pytest.approx(minimum_detectable_effect(reference["sd"], 6, level))
     assert zero.iloc[0]["seeds_needed"] == replicates_needed(reference["sd"], 0.02, level)
@@ -520,9 +522,11 @@ def test_margin_rule_keeps_effects_inside_the_margin_from_being_called_differenc
     calls it one almost always."""
     rng = np.random.default_rng(11)
     trials, alpha = 2000, 0.05
-    at_edge = sum(replicate_test(rng.normal(0.01, 0.02, 8), 0.01, alpha)["p"] < alpha for _ in range(trials))
+    at_edge = sum(
+        replicate_test(rng.normal(0.01, 0.02, 8), 0.01, alpha, "margin")["p"] < alpha for _ in range(trials)
+    )
     assert stats.binomtest(at_edge, trials, alpha / 2, alternative="greater").pvalue > 0.01
     inside = [rng.normal(0.004, 0.004, 30) for _ in range(200)]
-    margin_rule = np.mean([replicate_test(v, 0.01, alpha)["p"] < alpha for v in inside])
+    margin_rule = np.mean([replicate_test(v, 0.01, alpha, "margin")["p"] < alpha for v in inside])
     zero_rule = np.mean([replicate_test(v, 0.01, alpha, "zero")["p"] < alpha for v in inside])
     assert margin_rule == 0.0 and zero_rule > 0.9

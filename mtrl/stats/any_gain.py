@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.weightstats import DescrStatsW
 
-from mtrl.stats.hypotheses import GREATER, LESS, MARGIN_RULE, Hypothesis
+from mtrl.stats.hypotheses import GREATER, LESS, MARGIN_RULE, ZERO_RULE, Hypothesis
 from mtrl.stats.intervals import paired_difference
 from mtrl.stats.multiplicity import adjust_p_values
 from mtrl.stats.pairing import CELL_KEYS
@@ -52,7 +52,7 @@ def any_gain_row(
     level: float,
     power: float,
     effect: float | None,
-    rule: str = MARGIN_RULE,
+    rule: str = ZERO_RULE,
 ) -> dict[str, object]:
     """Statistics of an ``any_gain`` hypothesis (see the module); ``level``: the family's per-test
     level; ``rule``: ``margin`` (test each cell against the margin) or ``zero``."""

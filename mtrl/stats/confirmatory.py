@@ -21,18 +21,19 @@ the other hypotheses' p-values.
 
 What a "difference" is (``rule``, config ``findings.verdict_rule``):
 
-- ``margin`` (the default): a difference larger than the equivalence margin, a minimum-effect test.
-  ``p`` is the one-sided t test of "the effect is at most ``+margin``" or of "at least ``-margin``",
-  whichever side the estimate is on, doubled (statsmodels ``DescrStatsW.ttest_mean`` against
+- ``zero`` (the default): any difference from 0 (``p`` is the two-sided t test against 0), the
+  classic test.
+- ``margin``: a difference larger than the equivalence margin, a minimum-effect test. ``p`` is the
+  one-sided t test of "the effect is at most ``+margin``" or of "at least ``-margin``", whichever
+  side the estimate is on, doubled (statsmodels ``DescrStatsW.ttest_mean`` against
   ``value = +/-margin``): the same error rate as a two-sided test, so ``supported`` means the 95%
   interval lies beyond ``+margin`` (Holm-adjusted). Together with TOST this is the frequentist form
   of a region of practical equivalence (ROPE, as Benavoli et al. 2017 and ``baycomp`` use to
   compare learners): the three verdicts that claim something exclude one another, and an effect
   inside the margin, which the study declared too small to matter, is never called a difference,
-  however many seeds pin it down. The point-null p stays in the column ``p_zero``.
-- ``zero``: any difference from 0 (``p`` is the two-sided t test against 0), the classic test:
-  with enough seeds a true effect inside the margin is called ``supported`` or ``contradicted``,
-  and near the edge of detection the verdict moves with the seeds.
+  however many seeds pin it down; the price is power (an effect must clear the margin, not 0).
+
+The point-null p is always in the column ``p_zero``.
 
 Under the margin rule the size slope's margin (and its effect of interest) is the gain's spread
 over the study's sizes: ``margin / ln(n_max / n_min)`` per unit of log size (a slope that moves the
@@ -147,7 +148,7 @@ def beyond_margin_p(estimate: float, se: float, df: float, margin: float) -> flo
     return float(min(1.0, 2.0 * one_sided))
 
 
-def replicate_test(values, margin: float | None, alpha: float, rule: str = MARGIN_RULE) -> dict[str, float]:
+def replicate_test(values, margin: float | None, alpha: float, rule: str = ZERO_RULE) -> dict[str, float]:
     """One-sample tests of replicate values: estimate, t interval, p (by ``rule``), p against 0, TOST
     p, seeds, sd. Under the margin rule the p is statsmodels' one-sided ``ttest_mean`` against the
     margin on the estimate's side, doubled (:func:`beyond_margin_p` gives the same from the t
@@ -241,7 +242,7 @@ def _row(
     alpha: float,
     grid: GridModel | None,
     margins: pd.DataFrame | None = None,
-    rule: str = MARGIN_RULE,
+    rule: str = ZERO_RULE,
 ) -> dict[str, object]:
     """The unadjusted statistics of one hypothesis (a baseline hypothesis reads ``margins``)."""
     if hypothesis.margin is not None:
@@ -288,7 +289,7 @@ def confirmatory_table(
     method: str = "holm",
     grid: GridModel | None = None,
     margins: pd.DataFrame | None = None,
-    rule: str = MARGIN_RULE,
+    rule: str = ZERO_RULE,
 ) -> pd.DataFrame:
     """One row per hypothesis of the family, in declared order, with the columns of :data:`COLUMNS`.
 
