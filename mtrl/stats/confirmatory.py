@@ -328,19 +328,15 @@ def confirmatory_table(
             effect = slope_margin(gains, effect)
         _power(row, grid.slope if grid is not None else None, level, power, effect, rule)
         rows.append(row)
-    table = pd.DataFrame(rows).reindex(columns=COLUMNS)  # drops the replicates' sd
+    return _with_verdicts(pd.DataFrame(rows).reindex(columns=COLUMNS), alpha, method, rule)
+
+
+def _with_verdicts(table: pd.DataFrame, alpha: float, method: str, rule: str) -> pd.DataFrame:
+    """The family's table with its adjusted p-values, verdicts and the rule each row used."""
     table["p_adjusted"] = adjust_p_values(table["p"], method)
     table["p_equivalence_adjusted"] = adjust_p_values(table["p_equivalence"], method)
-    table["verdict"] = [
-        verdict(e, p, q, d, alpha)
-        for e, p, q, d in zip(
-            table["estimate"],
-            table["p_adjusted"],
-            table["p_equivalence_adjusted"],
-            table["direction"],
-            strict=True,
-        )
-    ]
+    columns = ("estimate", "p_adjusted", "p_equivalence_adjusted", "direction")
+    table["verdict"] = [verdict(*values, alpha) for values in zip(*(table[c] for c in columns), strict=True)]
     table["n_train"] = table["n_train"].astype("Int64")
     table["seeds"] = table["seeds"].astype(int)
     table["verdict_rule"] = [
