@@ -25,8 +25,8 @@ What a "difference" is (``rule``, config ``findings.verdict_rule``):
   classic test.
 - ``margin``: a difference larger than the equivalence margin, a minimum-effect test. ``p`` is the
   one-sided t test of "the effect is at most ``+margin``" or of "at least ``-margin``", whichever
-  side the estimate is on, doubled (statsmodels ``DescrStatsW.ttest_mean`` against
-  ``value = +/-margin``): the same error rate as a two-sided test, so ``supported`` means the 95%
+  side the estimate is on, doubled (scipy's t distribution on the estimate, its standard error
+  and degrees of freedom): the same error rate as a two-sided test, so ``supported`` means the 95%
   interval lies beyond ``+margin`` (Holm-adjusted). Together with TOST this is the frequentist form
   of a region of practical equivalence (ROPE, as Benavoli et al. 2017 and ``baycomp`` use to
   compare learners): the three verdicts that claim something exclude one another, and an effect
@@ -150,20 +150,17 @@ def beyond_margin_p(estimate: float, se: float, df: float, margin: float) -> flo
 
 def replicate_test(values, margin: float | None, alpha: float, rule: str = ZERO_RULE) -> dict[str, float]:
     """One-sample tests of replicate values: estimate, t interval, p (by ``rule``), p against 0, TOST
-    p, seeds, sd. Under the margin rule the p is statsmodels' one-sided ``ttest_mean`` against the
-    margin on the estimate's side, doubled (:func:`beyond_margin_p` gives the same from the t
-    distribution)."""
+    p, seeds, sd. Under the margin rule the p is :func:`beyond_margin_p` on the mean, its standard
+    error and ``n - 1`` degrees of freedom, the test the size slope gets too."""
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     d = paired_difference(x, np.zeros_like(x), 1 - alpha)
     p_equivalence = math.nan
     p = d.p_value
     if d.n >= 2 and d.sd > 0 and margin:
-        described = DescrStatsW(x)
-        p_equivalence = float(described.ttost_mean(-margin, margin)[0])
+        p_equivalence = float(DescrStatsW(x).ttost_mean(-margin, margin)[0])
         if rule == MARGIN_RULE:
-            side = ("larger", margin) if d.mean >= 0 else ("smaller", -margin)
-            p = min(1.0, 2.0 * float(described.ttest_mean(value=side[1], alternative=side[0])[1]))
+            p = beyond_margin_p(d.mean, d.sd / math.sqrt(d.n), d.n - 1, margin)
     return {
         "estimate": d.mean,
         "ci_low": d.ci_low,
