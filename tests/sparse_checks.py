@@ -43,6 +43,33 @@ def check_sparse_equals_dense() -> None:
         assert sparse_first_layer_plan(candidate).rescale == {"b": (2.0, 10.0)}
 
 
+def check_kernel_gradient_from_non_zeros() -> None:
+    """The first layer's kernel gradient x^T @ dy from the batch's non-zeros (rows and columns
+    without any, repeated words) equals the dense float64 product, through autograd too."""
+    import torch
+
+    from mtrl.backends.torch.sparse import SparseInputMatmul, SparseRows
+
+    block = sp.random(9, 40, density=0.15, format="csr", dtype=np.float32, random_state=3).toarray()
+    block[4] = 0.0  # a row without words
+    block[:, 7] = 0.0  # a word in no row
+    block *= 3.0  # counts above 1
+    x = torch.as_tensor(block)
+    dy = torch.randn(9, 6, generator=torch.Generator().manual_seed(0))
+    expected = block.astype(np.float64).T @ dy.double().numpy()
+    rows = SparseRows.from_dense(x)
+    for _ in range(2):  # the second from the layout the first built
+        product = rows.transpose_matmul(dy)
+        assert product.dtype == torch.float32 and tuple(product.shape) == (40, 6)
+        np.testing.assert_allclose(product.numpy(), expected, rtol=1e-5, atol=1e-6)
+        assert not product[7].any()
+    kernel = torch.randn(40, 6, requires_grad=True)
+    out = SparseInputMatmul.apply(kernel, SparseRows.from_dense(x))
+    np.testing.assert_allclose(out.detach().numpy(), block @ kernel.detach().numpy(), rtol=1e-5, atol=1e-5)
+    out.backward(dy)
+    np.testing.assert_allclose(kernel.grad.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
 def check_unsupported_models_fall_back() -> None:
     inputs = keras.Input((10,))
     for hidden in (
@@ -55,7 +82,11 @@ def check_unsupported_models_fall_back() -> None:
 
 
 if __name__ == "__main__":
-    for check in (check_sparse_equals_dense, check_unsupported_models_fall_back):
+    for check in (
+        check_sparse_equals_dense,
+        check_kernel_gradient_from_non_zeros,
+        check_unsupported_models_fall_back,
+    ):
         check()
         print("ok", check.__name__, flush=True)
     os._exit(0)

@@ -66,11 +66,12 @@ def test_backend_trains_a_run_whose_model_loads_anywhere(
     assert np.isfinite(np.asarray(pred["t_reg"])).all()
 
 
-@pytest.mark.parametrize(("script", "checks"), [("torch_checks.py", 7), ("sparse_checks.py", 2)])
+@pytest.mark.parametrize(("script", "checks"), [("torch_checks.py", 7), ("sparse_checks.py", 3)])
 def test_pytorch_checks_in_their_own_process(script, checks):
     """tests/torch_checks.py (fast forward, sparse first layers and batches, lean losses and
     metrics, dropout mask, FusedAdam) and tests/sparse_checks.py (sparse predictions equal dense
-    ones) on the PyTorch backend."""
+    ones; the first layer's kernel gradient from the non-zeros equals the dense product) on the
+    PyTorch backend."""
     proc = subprocess.run(
         [sys.executable, str(REPO / "tests" / script)], capture_output=True, text=True, cwd=REPO
     )

@@ -57,9 +57,7 @@ class AutocastModel(keras.Model):
             if batch is not None and id(operation) in self._first_dense:
                 key = ("sparse", id(operation))
                 if key not in ops:
-                    # a head on the input keeps a float32 gradient (heads stay float32)
-                    dtype = None if id(operation) in self._heads else self.autocast_dtype
-                    ops[key] = sparse_input_dense(operation, dtype)
+                    ops[key] = sparse_input_dense(operation)
                 return lambda inputs, **_: ops[key](inputs, batch)
             if id(operation) not in ops:
                 ops[id(operation)] = fast_operation(operation, training, id(operation) in self._heads)

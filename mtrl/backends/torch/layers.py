@@ -37,15 +37,14 @@ def dropout_mask(
     return (words.view(torch.int16)[:n] >= threshold).view(shape)
 
 
-def sparse_input_dense(layer: keras.layers.Dense, autocast_dtype: str | None):
+def sparse_input_dense(layer: keras.layers.Dense):
     """A first Dense layer over the model's input, computed from the batch's non-zeros."""
     kernel, bias = layer.kernel, layer.bias
     activation = ACTIVATIONS[layer.activation.__name__]
-    grad_dtype = getattr(torch, autocast_dtype or "float32")
 
     def dense(x: torch.Tensor, batch: SparseRows) -> torch.Tensor:
         with torch.autocast(x.device.type, enabled=False):
-            out = SparseInputMatmul.apply(kernel.value, batch, grad_dtype)
+            out = SparseInputMatmul.apply(kernel.value, batch)
             if bias is not None:
                 out = out + bias.value
         return activation(out)

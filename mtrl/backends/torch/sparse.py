@@ -22,35 +22,45 @@ class SparseRows:
         offsets: torch.Tensor,
         values: torch.Tensor,
         n_cols: int,
-        dense: torch.Tensor | None = None,
     ) -> None:
         self.ids, self.offsets, self.values = ids, offsets, values
         self.shape = (int(offsets.shape[0]), int(n_cols))
-        self._dense: dict[torch.dtype, torch.Tensor] = {} if dense is None else {dense.dtype: dense}
+        self._by_column: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     @classmethod
     def from_dense(cls, x: torch.Tensor) -> SparseRows:
         rows, ids = torch.nonzero(x, as_tuple=True)
         counts = torch.bincount(rows, minlength=x.shape[0])
-        return cls(ids, torch.cumsum(counts, 0) - counts, x[rows, ids], x.shape[1], dense=x)
+        return cls(ids, torch.cumsum(counts, 0) - counts, x[rows, ids], x.shape[1])
 
     @classmethod
     def from_parts(cls, parts: Mapping[str, torch.Tensor], n_cols: int) -> SparseRows:
         ids, offsets, values = (torch.as_tensor(parts[key]) for key in SPARSE_KEYS)
         return cls(ids, offsets, values, n_cols)
 
-    def dense_as(self, dtype: torch.dtype) -> torch.Tensor:
-        """The dense batch in ``dtype`` (built once: every tower's weight gradient uses it)."""
-        if dtype not in self._dense:
-            if self._dense:
-                self._dense[dtype] = next(iter(self._dense.values())).to(dtype)
-            else:
-                counts = torch.diff(self.offsets, append=self.offsets.new_tensor([len(self.ids)]))
-                rows = torch.repeat_interleave(torch.arange(self.shape[0], device=counts.device), counts)
-                dense = torch.zeros(self.shape, dtype=dtype, device=self.values.device)
-                dense.index_put_((rows, self.ids), self.values.to(dtype), accumulate=True)
-                self._dense[dtype] = dense
-        return self._dense[dtype]
+    def by_column(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The non-zeros grouped by column (word): their rows, each column's offset, their values
+        (``embedding_bag`` layout of the transposed batch; built once, shared by every tower)."""
+        if self._by_column is None:
+            counts = torch.diff(self.offsets, append=self.offsets.new_tensor([len(self.ids)]))
+            rows = torch.repeat_interleave(torch.arange(self.shape[0], device=counts.device), counts)
+            order = torch.argsort(self.ids, stable=True)
+            per_column = torch.bincount(self.ids, minlength=self.shape[1])
+            offsets = torch.cumsum(per_column, 0) - per_column
+            self._by_column = (rows[order], offsets, self.values[order])
+        return self._by_column
+
+    def transpose_matmul(self, grad: torch.Tensor) -> torch.Tensor:
+        """``x^T @ grad`` in float32 from the non-zeros: each column's row of the product sums the
+        ``grad`` rows of the batch rows holding that word, weighted by their counts (one
+        ``embedding_bag`` over the transposed batch). The first layer's kernel gradient: ~1 ms for
+        a 128 x 5,000 batch and 1,024 units against 3.4 ms for the dense bfloat16 product (13.7 ms
+        in float32), and exact where that one rounded to bfloat16."""
+        rows, offsets, values = self.by_column()
+        grad = grad.float()
+        return torch.nn.functional.embedding_bag(
+            rows, grad, offsets, mode="sum", per_sample_weights=values.to(grad.dtype)
+        )
 
 
 def is_sparse_batch(x: object) -> bool:
@@ -59,24 +69,21 @@ def is_sparse_batch(x: object) -> bool:
 
 
 class SparseInputMatmul(torch.autograd.Function):
-    """``x @ kernel`` over a bag-of-words batch: forward from its non-zeros, in float32.
+    """``x @ kernel`` over a bag-of-words batch, from its non-zeros, in float32 both ways.
 
     The forward pass gathers and sums the ~100 kernel rows of each row's words (``embedding_bag``;
     0.3 ms against 1.6 ms for the dense bfloat16 product of a 128 x 5,000 batch, plus no cast of the
-    kernel); the kernel's gradient ``x^T @ dy`` is one dense product in ``grad_dtype`` (bfloat16
-    under autocast: the product accumulates in float32 inside oneDNN, is rounded to bfloat16 and
-    returned as float32). The batch itself needs no gradient.
+    kernel); the kernel's gradient ``x^T @ dy`` likewise (:meth:`SparseRows.transpose_matmul`).
+    The batch itself needs no gradient.
     """
 
     @staticmethod
-    def forward(ctx, kernel: torch.Tensor, batch: SparseRows, grad_dtype: torch.dtype) -> torch.Tensor:
-        ctx.batch, ctx.grad_dtype = batch, grad_dtype
+    def forward(ctx, kernel: torch.Tensor, batch: SparseRows) -> torch.Tensor:
+        ctx.batch = batch
         return torch.nn.functional.embedding_bag(
             batch.ids, kernel, batch.offsets, mode="sum", per_sample_weights=batch.values
         )
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        x = ctx.batch.dense_as(ctx.grad_dtype)
-        kernel_grad = torch.matmul(x.T, grad.to(ctx.grad_dtype))
-        return kernel_grad.to(torch.float32), None, None
+        return ctx.batch.transpose_matmul(grad), None

@@ -166,6 +166,9 @@ class Stack:
                 autocast = "bfloat16" if precision == "bfloat16" else None
                 network, template = StackedNetwork(model, len(self.specs), autocast), model
             network.set_replicate(slot, model)
+            if model is not template:
+                del model  # its weights are copied: free them now, not at the next cycle collection
+                gc.collect()
         return network, template
 
     def _states(self, device):

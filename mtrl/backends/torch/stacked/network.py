@@ -5,7 +5,7 @@ Every hidden ``Dense`` layer's kernel becomes one ``(R, in, out)`` tensor and it
 (``baddbmm``) for all replicates. A Dense layer on the input keeps one kernel per replicate and
 reads each replicate's batch from its non-zeros, as the one-run path does
 (:class:`~mtrl.backends.torch.sparse.SparseInputMatmul`): its gradient is the largest tensor of
-a step, and per replicate it is one oneDNN product into a block that the heap serves again (a
+a step, so each replicate's is applied by the optimizer as soon as it is made, and freed (a
 stacked ``(R, 5000, 1024)`` gradient would be mapped afresh, page by page, at every step).
 Dropout draws each replicate's masks from that replicate's own generator. The graph is the Keras
 model's own (walked like :meth:`~mtrl.backends.torch.autocast.AutocastModel.fast_call`), so any
@@ -26,33 +26,23 @@ from mtrl.backends.torch.sparse import SparseRows
 
 
 class InputMatmul(torch.autograd.Function):
-    """``x @ kernel`` of one replicate's batch, forward from its non-zeros (``embedding_bag``), as
+    """``x @ kernel`` of one replicate's batch, forward and backward from its non-zeros, as
     :class:`~mtrl.backends.torch.sparse.SparseInputMatmul`; its backward hands the kernel's
-    gradient (in ``scratch``, float32, the kernel's shape, shared by the replicates) to
-    ``update(kernel, gradient)`` at once, instead of keeping it as ``kernel.grad``: one block for
-    all replicates instead of R (a fresh 20 MB gradient a step also costs more to fault in and
-    convert, ~3.5 ms, than a copy into a block kept from step to step, ~0.6 ms).
+    gradient (float32, the kernel's shape) to ``update(kernel, gradient)`` at once, instead of
+    keeping it as ``kernel.grad``: a replicate's gradient is gone before the next one's is made.
     """
 
     @staticmethod
-    def forward(ctx, kernel, batch: SparseRows, grad_dtype: torch.dtype, scratch, update):
-        ctx.batch, ctx.grad_dtype, ctx.kernel, ctx.scratch, ctx.update = (
-            batch,
-            grad_dtype,
-            kernel,
-            scratch,
-            update,
-        )
+    def forward(ctx, kernel, batch: SparseRows, update):
+        ctx.batch, ctx.kernel, ctx.update = batch, kernel, update
         return torch.nn.functional.embedding_bag(
             batch.ids, kernel, batch.offsets, mode="sum", per_sample_weights=batch.values
         )
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        x = ctx.batch.dense_as(ctx.grad_dtype)
-        ctx.scratch.copy_(torch.matmul(x.T, grad.to(ctx.grad_dtype)))
-        ctx.update(ctx.kernel, ctx.scratch)
-        return None, None, None, None, None
+        ctx.update(ctx.kernel, ctx.batch.transpose_matmul(grad))
+        return None, None, None
 
 
 def stackable(model: keras.Model) -> bool:
@@ -91,7 +81,6 @@ class StackedNetwork:
         self.first = {layer.name for layer in input_dense_layers(template, ACTIVATIONS) or []}
         self.dense = [layer for layer in template.operations if isinstance(layer, keras.layers.Dense)]
         self.values: dict[str, torch.Tensor | list[torch.Tensor]] = {}
-        self.scratch: dict[tuple[int, ...], torch.Tensor] = {}  # a gradient block per kernel shape
         #: what the kernels on the input do with their gradient (an optimizer's update of one weight)
         self.on_input_gradient: Callable[[torch.Tensor, torch.Tensor], None] | None = None
         for layer in self.dense:
@@ -99,8 +88,6 @@ class StackedNetwork:
             if layer.name in self.first:
                 name = f"{layer.name}/kernel"
                 self.values[name] = [torch.zeros(kernel.shape, device=kernel.device) for _ in range(n_stack)]
-                shape = tuple(kernel.shape)
-                self.scratch.setdefault(shape, torch.zeros(shape, device=kernel.device))
             else:
                 self.values[f"{layer.name}/kernel"] = torch.zeros(
                     (n_stack, *kernel.shape), device=kernel.device
@@ -197,17 +184,11 @@ class StackedNetwork:
         kernel, bias = self.values[f"{layer.name}/kernel"], self.values[f"{layer.name}/bias"]
         activation = ACTIVATIONS[layer.activation.__name__]
         if layer.name in self.first:
-            # a head on the input keeps a float32 gradient (heads stay float32)
-            head = layer.name in self.heads
-            grad_dtype = torch.float32 if head else getattr(torch, self.autocast_dtype or "float32")
 
             def first(_inputs, **_):
                 with torch.autocast(bias.device.type, enabled=False):
-                    scratch, update = self.scratch[tuple(kernel[0].shape)], self._input_gradient
                     parts = zip(kernel, batch, strict=True)
-                    out = torch.stack(
-                        [InputMatmul.apply(k, rows, grad_dtype, scratch, update) for k, rows in parts]
-                    )
+                    out = torch.stack([InputMatmul.apply(k, rows, self._input_gradient) for k, rows in parts])
                     return activation(out + bias.unsqueeze(1))
 
             return first
