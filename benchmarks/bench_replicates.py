@@ -7,13 +7,17 @@ tasks on every training row):
 
 - ``keras-tf/float32``: one run by plain Keras ``fit`` on TensorFlow (the reference);
 - ``torch/one-run``: one run on mtrl's PyTorch path (``execution.replicates_per_job: 1``);
-- ``torch/stacked R=k``: one job training k seeds stacked (:mod:`mtrl.backends.torch.stacked`).
+- ``torch/stacked R=k``: one job training k seeds stacked (:mod:`mtrl.backends.torch.stacked`);
+- with ``--backend jax`` (on an accelerator: JAX stacks a group where its rows live on the
+  device), ``jax/one-run`` (the device-rows path) and ``jax/stacked R=k``, the group as one XLA
+  program (:mod:`mtrl.backends.jax.stacked`).
 
 and reports the training seconds per replicate-epoch (training time / R / epochs, early stopping
 off), the speed-up over the one-run path, and the job's peak RSS. Absolute times drift on shared
 machines; compare the ratios of one run.
 
     .venv/bin/python benchmarks/bench_replicates.py [--models low,high] [--replicates 1,4,8] [--epochs 4]
+        [--backend torch|jax]
 
 Writes results/bench/replicates.json and prints a table. On a machine with a CUDA GPU Keras's
 PyTorch backend trains there (every path but the TensorFlow reference, which is left out where
@@ -62,11 +66,18 @@ start = time.perf_counter()
 results = train_group(data, specs, outputs, backend, engine=engine)
 wall = time.perf_counter() - start
 import keras
-device = str(keras.ops.zeros(()).device) if backend == "torch" else "cpu"
-gpu_mib = None
-if device.startswith("cuda"):
-    import torch
-    gpu_mib = torch.cuda.max_memory_allocated() / 2**20
+device, gpu_mib = "cpu", None
+if backend == "torch":
+    device = str(keras.ops.zeros(()).device)
+    if device.startswith("cuda"):
+        import torch
+        gpu_mib = torch.cuda.max_memory_allocated() / 2**20
+elif backend == "jax":
+    import jax
+    first = jax.devices()[0]
+    device = str(first) if first.platform != "cpu" else "cpu"
+    if first.platform != "cpu":
+        gpu_mib = (first.memory_stats() or {{}}).get("peak_bytes_in_use", 0) / 2**20
 training = sum(r["training"]["training_seconds"] for r in results)
 shutil.rmtree(root)  # the models: up to 70 MB a replicate
 print(json.dumps({{
@@ -107,6 +118,9 @@ def main() -> None:
     parser.add_argument("--replicates", default="1,4,16,32" if has_gpu_hint() else "1,4,8")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--out", default=str(REPO / "results/bench/replicates.json"))
+    parser.add_argument(
+        "--backend", choices=("torch", "jax"), default="torch", help="mtrl's paths on this backend"
+    )
     parser.add_argument("--data", help="prepared data to train on (default: the default study's, built once)")
     opts = parser.parse_args()
     data = (
@@ -123,9 +137,10 @@ def main() -> None:
         paths = []
         if reference:
             paths.append(("keras-tf/float32", ("tensorflow", "float32", mask, 1, opts.epochs, "sequential")))
-        paths.append(("torch/one-run", ("torch", "auto", mask, 1, opts.epochs, "sequential")))
+        backend = opts.backend
+        paths.append((f"{backend}/one-run", (backend, "auto", mask, 1, opts.epochs, "sequential")))
         paths += [
-            (f"torch/stacked R={r}", ("torch", "auto", mask, r, opts.epochs, "stacked"))
+            (f"{backend}/stacked R={r}", (backend, "auto", mask, r, opts.epochs, "stacked"))
             for r in map(int, opts.replicates.split(","))
         ]
         for name, args in paths:
@@ -137,7 +152,9 @@ def main() -> None:
                 flush=True,
             )
     for row in rows:
-        one_run = next(r for r in rows if r["model"] == row["model"] and r["path"] == "torch/one-run")
+        one_run = next(
+            r for r in rows if r["model"] == row["model"] and r["path"] == f"{opts.backend}/one-run"
+        )
         row["speedup_vs_one_run"] = round(
             one_run["replicate_epoch_seconds"] / row["replicate_epoch_seconds"], 2
         )

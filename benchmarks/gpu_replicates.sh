@@ -8,7 +8,8 @@
 # DEFAULT_PREPARED.h5: the default study's prepared data (bench_replicates.py builds it at
 # results/bench/replicates_data/data/prepared.h5); TINY_PREPARED.h5: any small prepared set with
 # the tasks t_target, t_close, t_reg (tests/conftest.py's tiny_prepared). Writes OUT_DIR/checks.log,
-# OUT_DIR/bench.log and OUT_DIR/replicates_gpu.json.
+# OUT_DIR/bench.log and OUT_DIR/replicates_gpu.json (and, where JAX sees the GPU, jax_checks.log,
+# bench_jax.log and replicates_gpu_jax.json).
 set -euo pipefail
 default=$1 tiny=$2 out=$3 wheels=${4:-}
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,3 +30,15 @@ echo "== replicates per second"
 timeout 330 "$python" "$repo/benchmarks/bench_replicates.py" --data "$default" --models low,high \
     --replicates "${REPLICATES:-1,4,16,32}" --epochs "${EPOCHS:-10}" --out "$out/replicates_gpu.json" \
     2>&1 | tee "$out/bench.log"
+# JAX, where it sees the GPU: the group as one XLA program (mtrl.backends.jax.stacked)
+if KERAS_BACKEND=jax "$python" -c "import jax, sys; sys.exit(jax.default_backend() != 'gpu')" 2>/dev/null; then
+    echo "== JAX stacked program checks on the GPU"
+    KERAS_BACKEND=jax timeout 240 "$python" -m pytest -q -p no:cacheprovider "$repo/tests/test_replicate_groups.py" \
+        -k jax 2>&1 | tee "$out/jax_checks.log" || echo "== a JAX check FAILED (or pytest is missing)"
+    echo "== JAX replicates per second"
+    KERAS_BACKEND=jax timeout 330 "$python" "$repo/benchmarks/bench_replicates.py" --backend jax --data "$default" \
+        --models low,high --replicates "${REPLICATES:-1,4,16,32}" --epochs "${EPOCHS:-10}" \
+        --out "$out/replicates_gpu_jax.json" 2>&1 | tee "$out/bench_jax.log"
+else
+    echo "== JAX does not see the GPU here: no JAX rows"
+fi

@@ -30,8 +30,9 @@ from mtrl.precision import BFLOAT16, FLOAT32, PrecisionChoice, cpu_model_name
 #: bfloat16 is chosen only where its median step is at least this many times as fast as float32's
 #: (a tie keeps float32's exact arithmetic; measurement noise on shared machines is ~5%)
 MIN_SPEEDUP = 1.1
-#: bump when the measurement changes, so that older cached measurements are not reused
-METHOD_VERSION = 1
+#: bump when the measurement or the step it times changes, so that older cached measurements are
+#: not reused (2: the first layers' kernel gradient from the non-zeros, float32 in both precisions)
+METHOD_VERSION = 2
 #: words per row of the synthetic rows measured (a musiXmatch song has ~90 distinct words)
 NONZEROS_PER_ROW = 90
 MXM_VOCABULARY = 5000  # features of the musiXmatch bag of words

@@ -148,3 +148,94 @@ def test_stacks_fit_the_memory_budget(replicates, parameters, sizes):
 
     assert stack_sizes(replicates, parameters) == sizes
     assert all(16 * parameters * n <= STACK_MEMORY for n in sizes if n > 1)
+
+
+def _read_run(out):
+    import keras
+
+    model = keras.saving.load_model(out["model"])
+    return json.loads(out["metrics"].read_text()), pd.read_csv(out["history"]), model.get_weights()
+
+
+JAX_GROUP = dict(
+    sharing_mask=[True, False, True, False], dropout=(0.0, 0.0, 0.5, 0.5), max_epochs=30, patience=1
+)
+
+
+def _train_jax_group(prepared, root, seeds):
+    from mtrl.backends.jax.stacked import train_stacked_group
+    from mtrl.data.prepared import read_prepared
+
+    outputs = _outputs(root, seeds)
+    specs = [_spec(s, **JAX_GROUP) for s in seeds]
+    results = train_stacked_group(read_prepared(prepared), specs, outputs, "jax")
+    assert [r["training"]["group"]["engine"] for r in results] == ["stacked"] * len(seeds)
+    return {s: _read_run(out) for s, out in zip(seeds, outputs, strict=True)}
+
+
+def test_the_stacked_jax_program_equals_its_runs_alone(tmp_path, tiny_prepared):
+    """A group trained as one JAX program (mtrl.backends.jax.stacked: vmap over Keras's own
+    train_step, one call per epoch) gives each seed the weights of the one-run device-rows path,
+    dropout included, and its history to float rounding; each replicate stops early on its own
+    (patience 1: different epochs) and keeps its best epoch's weights while the others train on;
+    it is bitwise reproducible for a given group."""
+    import numpy as np
+
+    seeds = [1, 2, 3]
+    together = _train_jax_group(tiny_prepared, tmp_path / "g", seeds)
+    epochs = {s: m["training"]["epochs_trained"] for s, (m, _, _) in together.items()}
+    assert len(set(epochs.values())) > 1, epochs
+    for seed in (1, 3):
+        alone = _outputs(tmp_path / "alone", [seed])[0]
+        paths = (alone["model"], alone["history"], alone["metrics"])
+        train_run(tiny_prepared, _spec(seed, **JAX_GROUP), *paths, "jax", device_rows=True)
+        (mg, hg, wg), (ma, ha, wa) = together[seed], _read_run(alone)
+        assert list(hg.columns) == list(ha.columns) and hg.shape == ha.shape, (hg.shape, ha.shape)
+        assert np.allclose(hg.to_numpy(), ha.to_numpy(), rtol=0, atol=1e-5)
+        assert all(np.allclose(x, y, rtol=0, atol=1e-6) for x, y in zip(wg, wa, strict=True))
+        for key in ("epochs_trained", "best_epoch", "stopped_early"):
+            assert mg["training"][key] == ma["training"][key], key
+        assert mg["training"]["best_epoch"] == int(hg["val_t_target_loss"].idxmin()) + 1
+        for task in TASKS:
+            for key, value in mg["metrics"]["test"][task]["model"].items():
+                assert abs(value - ma["metrics"]["test"][task]["model"][key]) <= 1e-5, (task, key)
+    again = _train_jax_group(tiny_prepared, tmp_path / "again", seeds)
+    for seed in seeds:
+        (ma, ha, wa), (mb, hb, wb) = together[seed], again[seed]
+        assert ma["metrics"] == mb["metrics"] and ha.equals(hb)
+        assert all(np.array_equal(x, y) for x, y in zip(wa, wb, strict=True))
+
+
+def test_a_failing_replicate_fails_the_jax_program_naming_its_seed(tmp_path, tiny_prepared, monkeypatch):
+    from mtrl.backends.jax import stacked
+
+    original = stacked._replica
+
+    def poisoned(impl, spec, *args):
+        replica = original(impl, spec, *args)
+        if spec.seed == 12:  # the second seed starts from non-finite weights
+            kernel = replica.trainer.trainable_variables[0]
+            kernel.assign(kernel.value * float("nan"))
+        return replica
+
+    monkeypatch.setattr(stacked, "_replica", poisoned)
+    with pytest.raises(
+        ReplicateError, match=r"replicate seed 12 of the group of seeds \[11, 12, 13\].*NonFinite"
+    ):
+        _train_jax_group(tiny_prepared, tmp_path, [11, 12, 13])
+    assert not list(tmp_path.glob("seed*/metrics.json"))  # nothing written for a failed group
+
+
+def test_jax_groups_train_as_one_program_where_rows_live_on_an_accelerator(monkeypatch):
+    """The JAX backend's stacked engine is for device rows (an accelerator by default) and a
+    constant loss weighting; elsewhere a group's runs train one after the other."""
+    from mtrl import backends
+    from mtrl.backends.jax.stacked import train_stacked_group
+
+    impl = backends.get("jax")
+    monkeypatch.setattr(type(impl), "uses_device_rows", lambda self, requested=None: False)
+    assert impl.group_engine(_spec(1)) is None
+    monkeypatch.setattr(type(impl), "uses_device_rows", lambda self, requested=None: True)
+    assert impl.group_engine(_spec(1)) is train_stacked_group
+    assert impl.group_engine(_spec(1, weighting="uw")) is None
+    assert impl.group_engine(_spec(1, weighting="upgrad")) is None

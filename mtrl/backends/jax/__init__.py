@@ -86,6 +86,16 @@ class JaxBackend(Backend):
         trainer.steps_per_execution = max(len(train), len(val))  # one compiled call per epoch
         return train, val
 
+    def group_engine(self, spec):
+        """Where runs keep their rows on the accelerator (:meth:`uses_device_rows`), a replicate
+        group of a constant loss weighting trains as one XLA program, one call per epoch
+        (:mod:`mtrl.backends.jax.stacked`); else its runs train one after the other."""
+        if not self.uses_device_rows():
+            return None
+        from mtrl.backends.jax.stacked import group_engine
+
+        return group_engine(spec)
+
     def prediction_plan(self, model):
         """None: the dense product is one XLA program, compiled once and cached across runs, and
         was measured faster than a sparse first layer plus a second program."""

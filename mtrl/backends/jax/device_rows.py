@@ -164,6 +164,13 @@ class DeviceModel(keras.Model):
         """The rows that training batches (and validation batches) index into."""
         self._rows = {"train": train, "validation": validation}
 
+    def bound_rows(self, split: str) -> DeviceRows:
+        """The rows bound for ``split`` (``train`` or ``validation``)."""
+        rows = self._rows[split]
+        if rows is None:
+            raise ValueError(f"DeviceModel: no {split} rows bound (call bind() first)")
+        return rows
+
     def fit(self, *args, **kwargs):
         if self._rows["train"] is None:
             raise ValueError("DeviceModel.fit: no training rows bound (call bind() first)")
@@ -218,9 +225,7 @@ class DeviceModel(keras.Model):
                     blocks.append(next(iterator))
             except StopIteration:
                 pass
-            rows = self._rows[split]
-            if rows is None:
-                raise ValueError(f"DeviceModel: no {split} rows bound (call bind() first)")
+            rows = self.bound_rows(split)
             # Keras hands each PyDataset item as a 1-tuple ``(positions,)``, on an accelerator
             # already on the device: stacked there, since a copy back to the host per batch costs
             # more than the step itself on a GPU
