@@ -162,12 +162,12 @@ JAX_GROUP = dict(
 )
 
 
-def _train_jax_group(prepared, root, seeds):
+def _train_jax_group(prepared, root, seeds, **kw):
     from mtrl.backends.jax.stacked import train_stacked_group
     from mtrl.data.prepared import read_prepared
 
     outputs = _outputs(root, seeds)
-    specs = [_spec(s, **JAX_GROUP) for s in seeds]
+    specs = [_spec(s, **(JAX_GROUP | kw)) for s in seeds]
     results = train_stacked_group(read_prepared(prepared), specs, outputs, "jax")
     assert [r["training"]["group"]["engine"] for r in results] == ["stacked"] * len(seeds)
     return {s: _read_run(out) for s, out in zip(seeds, outputs, strict=True)}
@@ -204,6 +204,23 @@ def test_the_stacked_jax_program_equals_its_runs_alone(tmp_path, tiny_prepared):
         (ma, ha, wa), (mb, hb, wb) = together[seed], again[seed]
         assert ma["metrics"] == mb["metrics"] and ha.equals(hb)
         assert all(np.array_equal(x, y) for x, y in zip(wa, wb, strict=True))
+
+
+def test_a_jax_replicate_that_reaches_max_epochs_keeps_its_best_weights(tmp_path, tiny_prepared):
+    """Without early stopping (patience beyond max_epochs) a replicate of the JAX program ends
+    with its best epoch's weights, as Keras's EarlyStopping restores them at the end of fit."""
+    import numpy as np
+
+    kw = dict(max_epochs=4, patience=10)
+    together = _train_jax_group(tiny_prepared, tmp_path / "g", [4, 5], **kw)
+    alone = _outputs(tmp_path / "alone", [5])[0]
+    paths = (alone["model"], alone["history"], alone["metrics"])
+    train_run(tiny_prepared, _spec(5, **(JAX_GROUP | kw)), *paths, "jax", device_rows=True)
+    (mg, hg, wg), (ma, ha, wa) = together[5], _read_run(alone)
+    assert mg["training"]["epochs_trained"] == 4 and not mg["training"]["stopped_early"]
+    assert mg["training"]["best_epoch"] == ma["training"]["best_epoch"]
+    assert np.allclose(hg.to_numpy(), ha.to_numpy(), rtol=0, atol=1e-5)
+    assert all(np.allclose(x, y, rtol=0, atol=1e-6) for x, y in zip(wg, wa, strict=True))
 
 
 def test_a_failing_replicate_fails_the_jax_program_naming_its_seed(tmp_path, tiny_prepared, monkeypatch):

@@ -93,7 +93,7 @@ def check_sparse_first_layer() -> None:
         np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-6)
         # a word absent from the batch gets no gradient
         assert not grad[dense.sum(axis=0) == 0].any()
-    # bfloat16: close to float32 (the product x^T dy in bfloat16)
+    # bfloat16: close to float32 (x^T dy is float32 now, but dy comes through layers in bfloat16)
     low_grads = _first_layer_gradients(autocast_view(model, "bfloat16"), x, "bfloat16")
     for grad, low in zip(sparse_grads, low_grads, strict=True):
         assert low.dtype == np.float32

@@ -60,7 +60,7 @@ class Replica:
     batches: RowBatches  # the training batches' row positions, epoch by epoch
     monitor: str  # the history key early stopping watches
     history: dict[str, list[float]] = field(default_factory=dict)
-    best: float = math.inf
+    best: float | None = None
     best_weights: tuple[list, list] | None = None
     wait: int = 0
     stopped: bool = False
@@ -155,16 +155,20 @@ def _scanned(step, shared_blocks: bool):
     """One compiled call that runs ``step`` over every block of positions, for every replicate;
     a replicate whose ``active`` flag is off keeps its state."""
 
-    def run(state, blocks, rows, active):
+    def run(state, reset, blocks, rows, active):
+        state = (*state, reset)
+
         def body(carry, positions):
             logs, carry = step(carry, rows.batch(positions))
             return carry, logs
 
         new, logs = jax.lax.scan(body, state, blocks)
-        kept = jax.tree.map(lambda n, o: jnp.where(active, n, o), new, state)
+        kept = jax.tree.map(lambda n, o: jnp.where(active, n, o), new[:-1], state[:-1])
         return jax.tree.map(lambda v: v[-1], logs), kept
 
-    return jax.jit(jax.vmap(run, in_axes=(0, None if shared_blocks else 0, 0, 0)))
+    # the state's buffers are reused for the new state (donated); the metrics' reset values are not
+    donate = () if shared_blocks else (0,)
+    return jax.jit(jax.vmap(run, in_axes=(0, 0, None if shared_blocks else 0, 0, 0)), donate_argnums=donate)
 
 
 class StackedProgram:
@@ -208,12 +212,11 @@ class StackedProgram:
         blocks = jnp.asarray(np.stack([_epoch_blocks(r.batches) for r in self.replicas]))
         for replica in self.replicas:
             replica.batches.on_epoch_end()
-        state = (self.weights, self.fixed, self.optimizer, self.reset)
-        logs, state = self.train_epoch(state, blocks, self.train_rows, active)
-        self.weights, self.fixed, self.optimizer, _ = state
-        val_logs, _ = self.validate(
-            (self.weights, self.fixed, self.reset), self.val_blocks, self.val_rows, active
-        )
+        state = (self.weights, self.fixed, self.optimizer)
+        logs, state = self.train_epoch(state, self.reset, blocks, self.train_rows, active)
+        self.weights, self.fixed, self.optimizer = state
+        state = (self.weights, self.fixed)
+        val_logs, _ = self.validate(state, self.reset, self.val_blocks, self.val_rows, active)
         out = {k: np.asarray(v, dtype=np.float64) for k, v in logs.items()}
         out.update({f"val_{k}": np.asarray(v, dtype=np.float64) for k, v in val_logs.items()})
         return out
@@ -233,14 +236,15 @@ class StackedProgram:
         if replica.best_weights is None:  # Keras: the first epoch's weights are the first best
             replica.best_weights = self._weights_of(slot)
         replica.wait += 1
-        if current < replica.best:
+        if replica.best is None or current < replica.best:  # Keras: the first epoch improves
             replica.best, replica.wait = current, 0
             replica.best_weights = self._weights_of(slot)
             return
         replica.stopped = replica.wait >= self.spec.patience and epoch > 0
 
     def _weights_of(self, slot: int) -> tuple[list, list]:
-        """Replicate ``slot``'s weights now (trainable and not: Keras's ``get_weights``)."""
+        """Replicate ``slot``'s variables now: its weights (Keras's ``get_weights``) and its other
+        non-trainable variables (the dropout seed states, not saved)."""
         return [w[slot] for w in self.weights], [w[slot] for w in self.fixed]
 
 
