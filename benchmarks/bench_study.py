@@ -41,14 +41,27 @@ def job_seeds(stem: str) -> list[int]:
     raise ValueError(f"not a training job's benchmark file: {stem}")
 
 
+def job_runs(runs: Path, stem: str) -> list[Path]:
+    """The ``metrics.json`` files of the runs (in the cell folder ``runs``) that the training job
+    of benchmark file ``stem`` trains: a seed's run or a group's (:func:`job_seeds`), a further
+    single-task network of a seed (``seed3_net1``), or a group's further networks
+    (``seeds1-4_networks``: every ``seed<k>_net<j>`` of those seeds)."""
+    if re.fullmatch(r"seed\d+_net\d+", stem):
+        return [runs / stem / "metrics.json"]
+    if stem.endswith("_networks"):
+        seeds = job_seeds(stem.removesuffix("_networks"))
+        return [path for s in seeds for path in sorted(runs.glob(f"seed{s}_net*/metrics.json"))]
+    return [runs / f"seed{s}" / "metrics.json" for s in job_seeds(stem)]
+
+
 def study_split(results: Path) -> dict | None:
     """Training vs the rest of the training jobs of the study in ``results`` (one job per run, or
     one per replicate group of ``execution.replicates_per_job`` runs)."""
     jobs, runs, outside = [], [], []
     for bench in sorted((results / "benchmarks/runs").rglob("*.tsv")):
         cell = bench.parent.relative_to(results / "benchmarks/runs")
-        paths = [results / "runs" / cell / f"seed{s}" / "metrics.json" for s in job_seeds(bench.stem)]
-        if not all(p.exists() for p in paths):
+        paths = job_runs(results / "runs" / cell, bench.stem)
+        if not paths or not all(p.exists() for p in paths):
             continue
         job = float(bench.read_text().splitlines()[-1].split("\t")[0])
         trained = [json.loads(p.read_text())["training"] for p in paths]

@@ -60,3 +60,20 @@ def test_split_of_replicate_groups_counts_one_job_per_group(tmp_path):
     assert split["outside_training_seconds_per_run"] == pytest.approx((3.0 - 2.0) / 2)
     assert split["outside_run_seconds"] == pytest.approx(3.0 - 2.4)
     assert bench_study.job_seeds("seeds1_3_and_7") == [1, 3, 7]
+
+
+def test_split_counts_the_further_single_task_networks(tmp_path):
+    """replicates.single_task_networks: a network's own job (seed1_net1.tsv) and a group's
+    networks job (seeds1-2_networks.tsv: every seed<k>_net<j> of its seeds) count their runs."""
+    _run(tmp_path, "single/t_target/n100/seed1", 1.0, 0.5, 0.8, 0.1, 0.1, 0.1)
+    _run(tmp_path, "single/t_target/n100/seed1_net1", 1.1, 0.5, 0.8, 0.1, 0.1, 0.1)
+    cell = "single/t_target/n200"
+    for seed in (1, 2):
+        for net in (1, 2):
+            _run(tmp_path, f"{cell}/seed{seed}_net{net}", 0.0, 0.5, 0.6, 0.05, 0.0, 0.05)
+            (tmp_path / "benchmarks/runs" / cell / f"seed{seed}_net{net}.tsv").unlink()
+    (tmp_path / "benchmarks/runs" / cell / "seeds1-2_networks.tsv").write_text("s\th:m:s\n3.0\t0:00:03\n")
+    split = study_split(tmp_path)
+    assert (split["runs"], split["jobs"]) == (6, 3)
+    assert split["job_seconds"] == pytest.approx(1.0 + 1.1 + 3.0)
+    assert split["training_seconds"] == pytest.approx(6 * 0.5)
