@@ -10,8 +10,9 @@ hand-off to the warm worker and back).
     python benchmarks/bench_study.py [--config config.yaml] [--out results/bench/study.json]
 
 The scratch root (``results/bench/study``) is deleted afterwards: the study writes ~4 GB of
-models. A warm worker left by an earlier run of the same code is reused, as it would be by
-``make run``; ``worker_start_seconds`` says what the first jobs waited for one.
+models; its ``tables/`` are kept beside ``--out`` (``study_tables/`` for ``study.json``). A warm
+worker left by an earlier run of the same code is reused, as it would be by ``make run``;
+``worker_start_seconds`` says what the first jobs waited for one.
 """
 
 from __future__ import annotations
@@ -132,6 +133,11 @@ def main() -> None:
             "report_seconds": round(report, 1),
             **(study_split(root) or {}),
         }
+        # the study's tables (small) outlive its runs: e.g. the cell means of R = 1 against R = 4
+        tables = Path(args.out).with_name(Path(args.out).stem + "_tables")
+        shutil.rmtree(tables, ignore_errors=True)
+        shutil.copytree(root / "tables", tables)
+        result["tables"] = str(tables)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,45 @@ def train_sequentially(
                 )
             )
     return results
+
+
+@dataclasses.dataclass(frozen=True)
+class StackSetup:
+    """What a stacked engine starts from: the backend (set up), each run's inputs, the width of
+    the input and the runs' precision."""
+
+    impl: Any
+    inputs: list
+    input_dim: int
+    precision: str
+
+
+def stack_setup(
+    data: PreparedData, specs: Sequence[RunSpec], backend: str, study_numerics: Mapping[str, str] | None
+) -> StackSetup | None:
+    """Set up the backend and each run's inputs (:func:`mtrl.run_inputs.prepare_run_inputs`; an
+    error names its seed); None where their training or validation rows differ in number (the runs
+    cannot share a stacked program's batches: they train one after the other, :func:`train_sequentially`)."""
+    from mtrl import backends
+    from mtrl.run_inputs import prepare_run_inputs
+    from mtrl.train import run_precision
+
+    impl = backends.get(backend)
+    impl.import_keras()
+    impl.prepare_process()
+    inputs = []
+    for spec in specs:
+        with replicate_errors(spec, specs):
+            inputs.append(prepare_run_inputs(data, spec))
+    if len({len(i.train_rows) for i in inputs}) > 1 or len({len(i.data.rows("val")) for i in inputs}) > 1:
+        logging.getLogger("mtrl").info(
+            "replicate group of seeds %s: their training or validation rows differ in number, so "
+            "they train one after the other",
+            [s.seed for s in specs],
+        )
+        return None
+    input_dim = data.dataset.features.shape[1]
+    return StackSetup(impl, inputs, input_dim, run_precision(impl, specs[0], input_dim, study_numerics))
 
 
 @contextlib.contextmanager

@@ -16,7 +16,6 @@ Import only with ``KERAS_BACKEND=jax``.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -32,7 +31,7 @@ from mtrl.backends.jax.device_rows import DeviceModel, DeviceRows, RowBatches
 from mtrl.data.batches import eval_batch_size
 from mtrl.data.prepared import PreparedData
 from mtrl.errors import NonFiniteLossError
-from mtrl.group import replicate_errors, train_sequentially
+from mtrl.group import replicate_errors, stack_setup, train_sequentially
 from mtrl.spec import RunSpec
 
 ENGINE = "stacked"
@@ -75,31 +74,15 @@ def train_stacked_group(
     study_numerics: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Train the group as one program and write each run's outputs (:func:`mtrl.group.train_group`)."""
-    from mtrl import backends
-    from mtrl.run_inputs import prepare_run_inputs
-    from mtrl.train import run_precision
-
-    impl = backends.get(backend)
-    impl.import_keras()
     t_start = time.perf_counter()
-    impl.prepare_process()
-    inputs = []
-    for spec in specs:
-        with replicate_errors(spec, specs):
-            inputs.append(prepare_run_inputs(data, spec))
-    if len({len(i.train_rows) for i in inputs}) > 1 or len({len(i.data.rows("val")) for i in inputs}) > 1:
-        logging.getLogger("mtrl").info(
-            "replicate group of seeds %s: their training or validation rows differ in number, so "
-            "they train one after the other",
-            [s.seed for s in specs],
-        )
+    setup = stack_setup(data, specs, backend, study_numerics)
+    if setup is None:
         return train_sequentially(data, specs, outputs, backend, study_numerics)
-    input_dim = data.dataset.features.shape[1]
-    precision = run_precision(impl, specs[0], input_dim, study_numerics)
+    precision = setup.precision
     replicas = []
-    for spec, run_inputs in zip(specs, inputs, strict=True):
+    for spec, run_inputs in zip(specs, setup.inputs, strict=True):
         with replicate_errors(spec, specs):
-            replicas.append(_replica(impl, spec, run_inputs, input_dim, precision))
+            replicas.append(_replica(setup.impl, spec, run_inputs, setup.input_dim, precision))
     program = StackedProgram(replicas)
     t_fit = time.perf_counter()
     program.train()

@@ -10,7 +10,6 @@ like any run's (:func:`mtrl.train.finish_run`).
 from __future__ import annotations
 
 import gc
-import logging
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 from mtrl.architectures import architecture_of
 from mtrl.architectures.hard import HardSharing
 from mtrl.data.prepared import PreparedData
-from mtrl.group import replicate_errors, train_sequentially
+from mtrl.group import replicate_errors, stack_setup, train_sequentially
 from mtrl.spec import RunSpec
 
 ENGINE = "stacked"
@@ -78,28 +77,13 @@ def train_stacked_group(
     study_numerics: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Train the group stacked and write each run's outputs (:func:`mtrl.group.train_group`)."""
-    from mtrl import backends
     from mtrl.model import count_parameters
-    from mtrl.run_inputs import prepare_run_inputs
-    from mtrl.train import run_precision
 
-    impl = backends.get(backend)
-    impl.import_keras()
-    impl.prepare_process()
-    inputs = []
-    for spec in specs:
-        with replicate_errors(spec, specs):
-            inputs.append(prepare_run_inputs(data, spec))
-    if len({len(i.train_rows) for i in inputs}) > 1 or len({len(i.data.rows("val")) for i in inputs}) > 1:
-        logging.getLogger("mtrl").info(
-            "replicate group of seeds %s: their training or validation rows differ in number, so "
-            "they train one after the other",
-            [s.seed for s in specs],
-        )
+    setup = stack_setup(data, specs, backend, study_numerics)
+    if setup is None:
         return train_sequentially(data, specs, outputs, backend, study_numerics)
-    input_dim = data.dataset.features.shape[1]
-    precision = run_precision(impl, specs[0], input_dim, study_numerics)
-    parameters = count_parameters(input_dim, inputs[0].tasks, architecture_of(specs[0]))
+    impl, inputs, precision = setup.impl, setup.inputs, setup.precision
+    parameters = count_parameters(setup.input_dim, inputs[0].tasks, architecture_of(specs[0]))
     results, start = [], 0
     for size in stack_sizes(len(specs), parameters, stack_budget()):
         part = slice(start, start + size)
