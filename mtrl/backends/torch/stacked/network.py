@@ -35,9 +35,7 @@ class InputMatmul(torch.autograd.Function):
     @staticmethod
     def forward(ctx, kernel, batch: SparseRows, update):
         ctx.batch, ctx.kernel, ctx.update = batch, kernel, update
-        return torch.nn.functional.embedding_bag(
-            batch.ids, kernel, batch.offsets, mode="sum", per_sample_weights=batch.values
-        )
+        return batch.matmul(kernel)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
